@@ -1,0 +1,53 @@
+// Architecture rules checked by `npm run lint` (dependency-cruiser).
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'Import cycles make start-up order and testing fragile.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'only-spool-touches-sqlite',
+      severity: 'error',
+      comment: 'The spool is the only module that touches SQLite (design-lessons.md #4).',
+      from: { pathNot: '^spool/' },
+      to: { path: 'node_modules/better-sqlite3' },
+    },
+    {
+      name: 'adapters-are-independent',
+      severity: 'error',
+      comment: 'Adapters never import each other; they import agent types and their protocol library only.',
+      from: { path: '^adapters/([^/]+)/' },
+      to: { path: '^adapters/', pathNot: '^adapters/$1/' },
+    },
+    {
+      name: 'adapters-do-not-touch-the-spool',
+      severity: 'error',
+      comment: 'Sources and sinks reach the spool only through the agent.',
+      from: { path: '^adapters/' },
+      to: { path: '^spool/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'spool-stands-alone',
+      severity: 'error',
+      comment: 'cli -> agent -> {adapters, spool}: the spool imports nothing of ours outside spool/.',
+      from: { path: '^spool/', pathNot: '\\.test\\.ts$' },
+      to: { path: '^(agent|adapters|cli)/' },
+    },
+    {
+      name: 'not-to-unresolvable',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};

@@ -1,0 +1,18 @@
+// What an adapter folder exports to the registry. Adding an adapter: copy a sibling folder under adapters/, change
+// its config schema and source or sink, and list it in agent/registry.ts (docs/ADDING-AN-ADAPTER.md).
+import type { TObject } from 'typebox';
+import type { Logger } from './log.ts';
+import type { Sink } from './sink.ts';
+
+export interface SinkContext {
+  log: Logger;
+  stateDir: string;
+}
+
+export interface SinkAdapter<C = unknown> {
+  type: string;
+  description: string;
+  /** Strict schema of the adapter's own settings (its `type` literal included). */
+  configSchema: TObject;
+  createSink(name: string, config: C, ctx: SinkContext): Sink;
+}

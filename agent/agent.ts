@@ -1,0 +1,161 @@
+// The agent wires config, spool, sinks and dispatchers together, and is the one door for ingest: drafts become
+// canonical events, invalid ones become rejected records, and the promise resolves only after the spool commit,
+// so a source acknowledges upstream only what is durable.
+import { join } from 'node:path';
+import { Spool } from '../spool/spool.ts';
+import type { RejectedInput } from '../spool/admin.ts';
+import type { Route, SpoolNotice, SinkStats } from '../spool/types.ts';
+import { defaultBackoff } from './backoff.ts';
+import type { AgentConfig } from './config.ts';
+import { Dispatcher, type DispatcherStats } from './dispatcher.ts';
+import { buildEvent, type EventDraft } from './events.ts';
+import type { Logger } from './log.ts';
+import { sinkAdapters } from './registry.ts';
+import type { Sink } from './sink.ts';
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+}
+
+export interface AgentOptions {
+  config: AgentConfig;
+  configVersion: string;
+  log: Logger;
+  /** Overrides sink construction (tests hand in sinks they hold). */
+  createSink?: (name: string) => Sink | undefined;
+}
+
+export interface SinkStatus extends SinkStats, DispatcherStats {}
+
+export class Agent {
+  readonly startedAt = Date.now();
+  spool!: Spool;
+  readonly sinks = new Map<string, Sink>();
+  readonly dispatchers = new Map<string, Dispatcher>();
+  private readonly opts: AgentOptions;
+  private readonly log: Logger;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  readonly ingestStats = { accepted: 0, duplicates: 0, rejected: 0 };
+
+  constructor(opts: AgentOptions) {
+    this.opts = opts;
+    this.log = opts.log.child({ component: 'agent' });
+  }
+
+  get config(): AgentConfig {
+    return this.opts.config;
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.opts.config;
+    const spoolLog = this.opts.log.child({ component: 'spool' });
+    this.spool = Spool.open({
+      path: join(cfg.agent.stateDir, 'spool.db'),
+      routes: cfg.routes.map((r): Route => ({ sink: r.sink, types: r.types, onReject: r.onReject ?? 'park' })),
+      capBytes: cfg.spool?.capBytes ?? 2 * 1024 ** 3,
+      warnRatio: cfg.spool?.warnRatio ?? 0.8,
+      retentionMs: (cfg.spool?.retentionHours ?? 168) * 3600_000,
+      commitWindowMs: cfg.spool?.commitWindowMs ?? 0,
+      onNotice: (n) => logNotice(spoolLog, n),
+    });
+    for (const [name, sc] of Object.entries(cfg.sinks)) {
+      const log = this.opts.log.child({ component: 'sink', sink: name });
+      const sink = this.opts.createSink?.(name) ?? sinkAdapters.get(sc.type)!.createSink(name, sc as never, { log, stateDir: cfg.agent.stateDir });
+      await sink.open();
+      this.sinks.set(name, sink);
+      const d = sc.delivery ?? {};
+      const dispatcher = new Dispatcher(
+        this.spool,
+        sink,
+        {
+          concurrency: d.concurrency ?? 4,
+          maxEvents: d.maxEvents ?? 500,
+          maxBytes: d.maxBytes ?? 1_048_576,
+          backoff: { ...defaultBackoff, ...d.backoff, maxRetryAfterMs: d.backoff?.maxRetryAfterMs ?? Infinity },
+        },
+        log,
+      );
+      this.dispatchers.set(name, dispatcher);
+      dispatcher.start();
+    }
+    this.pruneTimer = setInterval(() => this.prune(), 10 * 60_000).unref();
+    this.log.info({ configVersion: this.opts.configVersion, sinks: [...this.sinks.keys()] }, 'agent started');
+  }
+
+  /**
+   * Maps drafts to canonical events and commits them durably. Invalid drafts become rejected records (committed
+   * too). Resolves after the commit: only then may the source acknowledge. Rejects on back-pressure (SpoolFullError).
+   */
+  async ingest(drafts: EventDraft[], rawOf?: (i: number) => RejectedInput): Promise<IngestResult> {
+    if (this.stopping) throw new Error('agent is stopping: not taking events');
+    const receivedAt = new Date();
+    const records = [];
+    const rejected: RejectedInput[] = [];
+    for (const [i, d] of drafts.entries()) {
+      const r = buildEvent(d, this.opts.configVersion, receivedAt);
+      if (r.ok) {
+        const e = r.event;
+        records.push({
+          idempotencyKey: e.idempotencyKey,
+          orderingKey: e.orderingKey,
+          type: e.type,
+          priority: e.priority,
+          occurredAt: Date.parse(e.occurredAt),
+          body: JSON.stringify(e),
+        });
+      } else {
+        rejected.push(rawOf?.(i) ?? { source: d.source?.id ?? 'unknown', address: d.source?.address ?? '', reason: r.reason, payload: JSON.stringify(d) });
+      }
+    }
+    if (rejected.length) this.reject(rejected);
+    const results = records.length ? await this.spool.append(records) : [];
+    const duplicates = results.filter((r) => r.duplicate).length;
+    const out = { accepted: results.length - duplicates, duplicates, rejected: rejected.length };
+    this.ingestStats.accepted += out.accepted;
+    this.ingestStats.duplicates += out.duplicates;
+    this.ingestStats.rejected += out.rejected;
+    return out;
+  }
+
+  /** Records input that could not become an event (malformed, unmappable, oversized), durably and visibly. */
+  reject(items: RejectedInput[]): void {
+    this.spool.admin.addRejected(items);
+    for (const it of items) this.log.warn({ source: it.source, address: it.address, reason: it.reason }, 'input rejected');
+  }
+
+  sinkStatus(name: string): SinkStatus {
+    const d = this.dispatchers.get(name);
+    if (!d) throw new Error(`unknown sink '${name}'`);
+    return { ...this.spool.stats(name), ...d.stats };
+  }
+
+  prune(): number {
+    try {
+      const n = this.spool.maintenance.prune();
+      if (n) this.log.info({ deleted: n }, 'retention: deleted delivered events past their age');
+      return n;
+    } catch (err) {
+      this.log.error({ err }, 'retention failed');
+      return 0;
+    }
+  }
+
+  /** Graceful stop: no new intake, in-flight deliveries get `deadlineMs` to finish, then the spool is closed. */
+  async stop(deadlineMs = 10_000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.pruneTimer);
+    await Promise.all([...this.dispatchers.values()].map((d) => d.stop(deadlineMs)));
+    for (const s of this.sinks.values()) await s.close().catch((err: unknown) => this.log.warn({ err }, 'sink close failed'));
+    this.spool?.close();
+    this.log.info('agent stopped');
+  }
+}
+
+function logNotice(log: Logger, n: SpoolNotice): void {
+  const level = n.kind === 'integrity-checked' && n.ok ? 'info' : 'warn';
+  log[level]({ notice: n.kind, ...n }, `spool: ${n.kind}`);
+}

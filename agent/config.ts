@@ -1,0 +1,138 @@
+// The agent's configuration: a strict schema (unknown keys rejected, errors that name the file and JSON path),
+// exportable as JSON Schema for central tooling. Each sink's settings are checked against its adapter's schema.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import Type, { type Static, type TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { eventTypes } from './events.ts';
+import { sinkAdapters } from './registry.ts';
+
+const Backoff = Type.Object(
+  {
+    baseMs: Type.Optional(Type.Integer({ minimum: 1, default: 500 })),
+    capMs: Type.Optional(Type.Integer({ minimum: 1, default: 60_000 })),
+    maxRetryAfterMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Upper bound for a server-requested delay; unset honours any' })),
+  },
+  { additionalProperties: false },
+);
+
+export const Delivery = Type.Object(
+  {
+    concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, default: 4, description: 'Batches in flight at once (never two for one ordering key)' })),
+    maxEvents: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 500 })),
+    maxBytes: Type.Optional(Type.Integer({ minimum: 1024, default: 1_048_576 })),
+    backoff: Type.Optional(Backoff),
+  },
+  { additionalProperties: false },
+);
+
+const Route = Type.Object(
+  {
+    sink: Type.String({ minLength: 1 }),
+    types: Type.Union([Type.Literal('*'), Type.Array(Type.Enum(eventTypes), { minItems: 1 })]),
+    onReject: Type.Optional(Type.Union([Type.Literal('park'), Type.Literal('skip')], { default: 'park' })),
+  },
+  { additionalProperties: false },
+);
+
+const Base = Type.Object(
+  {
+    agent: Type.Object(
+      {
+        id: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._-]+$', description: 'Stable id of this gateway' }),
+        plant: Type.String({ minLength: 1, description: 'Plant code; namespaces every idempotency key' }),
+        stateDir: Type.String({ minLength: 1, description: 'Holds spool.db (and the OPC UA PKI)' }),
+        label: Type.Optional(Type.String({ description: 'Human label of this config version, e.g. a release tag' })),
+      },
+      { additionalProperties: false },
+    ),
+    spool: Type.Optional(
+      Type.Object(
+        {
+          capBytes: Type.Optional(Type.Integer({ minimum: 1_048_576, default: 2 * 1024 ** 3 })),
+          warnRatio: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.8 })),
+          retentionHours: Type.Optional(Type.Number({ minimum: 0, default: 168, description: 'Keep delivered events (and their de-duplication) this long' })),
+          commitWindowMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, default: 0 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    sinks: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Object({ type: Type.String() })),
+    routes: Type.Array(Route, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+export type AgentConfig = Static<typeof Base> & { sinks: Record<string, SinkConfig> };
+export type SinkConfig = { type: string; delivery?: Static<typeof Delivery> } & Record<string, unknown>;
+
+/** The schema of one sink entry for a given adapter: its own settings plus the shared `delivery` block. */
+function sinkSchema(adapterSchema: TSchema & { properties: Record<string, TSchema> }): TSchema {
+  return Type.Object({ ...adapterSchema.properties, delivery: Type.Optional(Delivery) }, { additionalProperties: false });
+}
+
+const baseValidator = Compile(Base);
+const sinkValidators = new Map([...sinkAdapters].map(([t, a]) => [t, Compile(sinkSchema(a.configSchema))]));
+
+/** The whole configuration as JSON Schema (`plantsync config schema`). */
+export function configJsonSchema(): unknown {
+  const sinkVariants = [...sinkAdapters.values()].map((a) => sinkSchema(a.configSchema));
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: 'plantsync configuration',
+    ...Base,
+    properties: { ...Base.properties, sinks: { type: 'object', additionalProperties: { anyOf: sinkVariants } } },
+  };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface LoadedConfig {
+  config: AgentConfig;
+  /** Content hash, plus the label when set: stamped on every event as mappingVersion. */
+  version: string;
+}
+
+export function parseConfig(text: string, where: string): LoadedConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${where}: not valid JSON: ${(err as Error).message}`);
+  }
+  const config = validateConfig(raw, where);
+  const hash = createHash('sha256').update(text).digest('hex').slice(0, 12);
+  return { config, version: config.agent.label ? `${config.agent.label}+${hash}` : hash };
+}
+
+export function loadConfig(path: string): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${path}: cannot read: ${(err as Error).message}`);
+  }
+  return parseConfig(text, path);
+}
+
+export function validateConfig(raw: unknown, where: string): AgentConfig {
+  if (!baseValidator.Check(raw)) {
+    const e = baseValidator.Errors(raw)[0];
+    throw new ConfigError(`${where}: ${e?.instancePath || '/'}: ${e?.message ?? 'invalid'}`);
+  }
+  const cfg = raw as AgentConfig;
+  for (const [name, sink] of Object.entries(cfg.sinks)) {
+    const v = sinkValidators.get(sink.type);
+    if (!v) throw new ConfigError(`${where}: /sinks/${name}/type: unknown sink type '${sink.type}' (known: ${[...sinkAdapters.keys()].join(', ')})`);
+    if (!v.Check(sink)) {
+      const e = v.Errors(sink)[0];
+      throw new ConfigError(`${where}: /sinks/${name}${e?.instancePath ?? ''}: ${e?.message ?? 'invalid'}`);
+    }
+  }
+  cfg.routes.forEach((r, i) => {
+    if (!cfg.sinks[r.sink]) throw new ConfigError(`${where}: /routes/${i}/sink: no sink named '${r.sink}' in /sinks`);
+  });
+  return cfg;
+}

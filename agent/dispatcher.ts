@@ -1,0 +1,190 @@
+// One dispatcher per sink: claim -> deliver -> settle, with up to `concurrency` batches out at once. The spool
+// guarantees one batch per ordering key, so concurrency never reorders a key; a key waiting to retry does not hold
+// back the others. Shutdown stops claiming, lets deliveries finish within a deadline, and leaves the rest claimed
+// in the spool, where the next start re-sends them unchanged.
+import { EventEmitter } from 'node:events';
+import type { Spool } from '../spool/spool.ts';
+import type { Claim, Settlement } from '../spool/types.ts';
+import { retryDelay, type BackoffPolicy } from './backoff.ts';
+import type { Logger } from './log.ts';
+import type { Batch, Outcome, Sink } from './sink.ts';
+
+export interface DispatcherOptions {
+  concurrency: number;
+  maxEvents: number;
+  maxBytes: number;
+  backoff: BackoffPolicy;
+}
+
+export interface DispatcherStats {
+  delivered: number;
+  retried: number;
+  rejected: number;
+  batches: number;
+  inFlight: number;
+  lastSuccessAt: number | undefined;
+  lastError: string | undefined;
+  lastErrorAt: number | undefined;
+}
+
+export interface DeliveryReport {
+  claim: Claim;
+  outcome: Outcome;
+  settlement: Settlement;
+  ms: number;
+}
+
+export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
+  readonly stats: DispatcherStats = {
+    delivered: 0,
+    retried: 0,
+    rejected: 0,
+    batches: 0,
+    inFlight: 0,
+    lastSuccessAt: undefined,
+    lastError: undefined,
+    lastErrorAt: undefined,
+  };
+  private readonly inflight = new Map<number, Promise<void>>();
+  private readonly abort = new AbortController();
+  private running = false;
+  private pumpQueued = false;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private readonly onWork = (sink: string) => {
+    if (sink === this.sink.name) this.schedulePump();
+  };
+  private readonly spool: Spool;
+  private readonly sink: Sink;
+  private readonly opts: DispatcherOptions;
+  private readonly log: Logger;
+
+  constructor(spool: Spool, sink: Sink, opts: DispatcherOptions, log: Logger) {
+    super();
+    this.spool = spool;
+    this.sink = sink;
+    this.opts = opts;
+    this.log = log;
+  }
+
+  start(): void {
+    this.running = true;
+    this.spool.on('work', this.onWork);
+    this.schedulePump();
+  }
+
+  /** Stops claiming; waits for in-flight deliveries up to deadlineMs, then aborts them (they are retried later). */
+  async stop(deadlineMs: number): Promise<void> {
+    this.running = false;
+    this.spool.off('work', this.onWork);
+    clearTimeout(this.timer);
+    const all = Promise.allSettled([...this.inflight.values()]);
+    let t: NodeJS.Timeout | undefined;
+    const late = await Promise.race([all.then(() => false), new Promise<boolean>((r) => (t = setTimeout(() => r(true), deadlineMs)))]);
+    clearTimeout(t);
+    if (late) {
+      this.log.warn({ inFlight: this.inflight.size }, 'shutdown deadline reached: abandoning in-flight batches; they are re-sent after restart');
+      this.abort.abort(new Error('agent shutting down'));
+    }
+  }
+
+  private schedulePump(): void {
+    if (this.pumpQueued || !this.running) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (!this.running) return;
+    while (this.inflight.size < this.opts.concurrency) {
+      let claim: Claim | undefined;
+      try {
+        claim = this.spool.claim(this.sink.name, this.opts.maxEvents, this.opts.maxBytes);
+      } catch (err) {
+        this.log.error({ err }, 'claim failed; trying again in 1 s');
+        this.armTimer(Date.now() + 1000);
+        return;
+      }
+      if (!claim) break;
+      const p = this.run(claim);
+      this.inflight.set(claim.id, p);
+      this.stats.inFlight = this.inflight.size;
+    }
+    const due = this.spool.nextDueAt(this.sink.name);
+    if (due !== undefined) this.armTimer(due);
+  }
+
+  private armTimer(at: number): void {
+    if (this.timer && at >= this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.pump();
+    }, Math.max(0, at - Date.now()));
+  }
+
+  private async run(claim: Claim): Promise<void> {
+    const started = performance.now();
+    const batch: Batch = { id: claim.id, key: claim.batchKey, attempt: claim.attempts, events: claim.events };
+    let outcome: Outcome;
+    try {
+      outcome = await this.sink.deliver(batch, this.abort.signal);
+    } catch (err) {
+      outcome = { kind: 'retry', error: `sink threw: ${(err as Error).message}` };
+    }
+    const settlement = this.toSettlement(claim, outcome);
+    try {
+      if (this.abort.signal.aborted && outcome.kind === 'retry') {
+        // Shutting down: leave the claim as it is; the next start re-sends it without counting an attempt.
+      } else {
+        this.spool.settle(claim, settlement);
+      }
+      this.account(claim, outcome, settlement);
+      this.emit('settled', { claim, outcome, settlement, ms: performance.now() - started });
+    } catch (err) {
+      this.log.error({ err, claim: claim.id }, 'settle failed; the batch stays claimed and is re-sent after restart');
+    } finally {
+      this.inflight.delete(claim.id);
+      this.stats.inFlight = this.inflight.size;
+      this.schedulePump();
+    }
+  }
+
+  private toSettlement(claim: Claim, o: Outcome): Settlement {
+    switch (o.kind) {
+      case 'delivered':
+        return { kind: 'delivered', receipts: o.receipts };
+      case 'rejected':
+        return { kind: 'rejected', status: o.status, reason: o.reason };
+      case 'retry':
+        return { kind: 'retry', error: o.error, delayMs: retryDelay(this.opts.backoff, claim.attempts + 1, o.retryAfterMs) };
+      case 'partial':
+        return { kind: 'partial', results: o.results, delayMs: retryDelay(this.opts.backoff, claim.attempts + 1, o.retryAfterMs) };
+    }
+  }
+
+  private account(claim: Claim, o: Outcome, s: Settlement): void {
+    const n = claim.events.length;
+    const now = Date.now();
+    this.stats.batches++;
+    const results = o.kind === 'partial' ? o.results : claim.events.map(() => ({ kind: o.kind }));
+    for (const r of results) {
+      if (r.kind === 'delivered') this.stats.delivered++;
+      else if (r.kind === 'retry') this.stats.retried++;
+      else this.stats.rejected++;
+    }
+    if (o.kind === 'delivered') this.stats.lastSuccessAt = now;
+    if (o.kind === 'retry' || o.kind === 'rejected' || o.kind === 'partial') {
+      const msg = o.kind === 'retry' ? o.error : o.kind === 'rejected' ? o.reason : 'partial outcome';
+      this.stats.lastError = msg;
+      this.stats.lastErrorAt = now;
+      const delayMs = s.kind === 'retry' || s.kind === 'partial' ? s.delayMs : undefined;
+      this.log.warn({ claim: claim.id, batchKey: claim.batchKey, events: n, attempt: claim.attempts + 1, outcome: o.kind, delayMs, error: msg }, 'batch not fully delivered');
+    }
+  }
+}

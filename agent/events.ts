@@ -1,0 +1,113 @@
+// The canonical manufacturing event: the one shape every source maps into and every sink delivers.
+// Envelope fields carry identity (id, idempotencyKey), ordering (orderingKey) and provenance (source, mappingVersion);
+// the payload carries what an ERP posting needs. Payload schemas live in event-payloads.ts.
+import { createHash } from 'node:crypto';
+import Type, { type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { payloadSchemas, type EventType, eventTypes, telemetryTypes } from './event-payloads.ts';
+
+export { eventTypes, type EventType } from './event-payloads.ts';
+
+export const SCHEMA_VERSION = 1;
+
+const IsoTime = Type.String({ format: 'date-time', description: 'RFC 3339 timestamp' });
+
+export const Envelope = Type.Object(
+  {
+    id: Type.String({ minLength: 1, description: 'Deterministic from source identity and idempotency key' }),
+    type: Type.Unsafe<EventType>(Type.Enum(eventTypes)),
+    schemaVersion: Type.Literal(SCHEMA_VERSION),
+    idempotencyKey: Type.String({ minLength: 1, maxLength: 512 }),
+    correlationId: Type.String({ minLength: 1, maxLength: 512 }),
+    orderingKey: Type.String({ minLength: 1, maxLength: 512 }),
+    plant: Type.String({ minLength: 1 }),
+    line: Type.Optional(Type.String()),
+    workCenter: Type.Optional(Type.String()),
+    occurredAt: IsoTime,
+    receivedAt: IsoTime,
+    source: Type.Object(
+      { adapter: Type.String({ minLength: 1 }), id: Type.String({ minLength: 1 }), address: Type.String() },
+      { additionalProperties: false },
+    ),
+    priority: Type.Union([Type.Literal('business'), Type.Literal('telemetry')]),
+    mappingVersion: Type.String({ minLength: 1 }),
+    payload: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+export type CanonicalEvent = Static<typeof Envelope>;
+
+/** What a mapping (or the demo producer) hands over; the builder fills identity, times and defaults. */
+export interface EventDraft {
+  type: EventType;
+  /** The source's own identity for this message (sequence number, source timestamp...): a redelivery gives the same. */
+  key: string;
+  orderingKey: string;
+  correlationId?: string;
+  plant: string;
+  line?: string;
+  workCenter?: string;
+  occurredAt: Date | string | number;
+  source: { adapter: string; id: string; address: string };
+  priority?: 'business' | 'telemetry';
+  payload: Record<string, unknown>;
+}
+
+export type BuildResult = { ok: true; event: CanonicalEvent } | { ok: false; reason: string };
+
+const envelopeValidator = Compile(Envelope);
+const payloadValidators = new Map(Object.entries(payloadSchemas).map(([t, s]) => [t, Compile(s)]));
+
+/** Short stable hash; used for ids so that the same source message always yields the same id. */
+export function stableId(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\u001f')).digest('base64url').slice(0, 22);
+}
+
+function toIso(t: Date | string | number): string | undefined {
+  const d = t instanceof Date ? t : new Date(t);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+/**
+ * Builds and validates a canonical event. Never throws for bad input: an invalid draft comes back as
+ * { ok: false, reason } so the caller can store a rejected record and keep ingesting.
+ * The idempotency key is namespaced by plant and source id, so keys from two gateways or two machines never collide.
+ */
+export function buildEvent(draft: EventDraft, mappingVersion: string, receivedAt = new Date()): BuildResult {
+  const occurredAt = toIso(draft.occurredAt);
+  if (!occurredAt) return { ok: false, reason: `occurredAt: not a valid time (${String(draft.occurredAt)})` };
+  const idempotencyKey = `${draft.plant}/${draft.source.id}/${draft.key}`;
+  const id = stableId(idempotencyKey);
+  const event: CanonicalEvent = {
+    id,
+    type: draft.type,
+    schemaVersion: SCHEMA_VERSION,
+    idempotencyKey,
+    correlationId: draft.correlationId ?? id,
+    orderingKey: draft.orderingKey,
+    plant: draft.plant,
+    ...(draft.line !== undefined && { line: draft.line }),
+    ...(draft.workCenter !== undefined && { workCenter: draft.workCenter }),
+    occurredAt,
+    receivedAt: receivedAt.toISOString(),
+    source: draft.source,
+    priority: draft.priority ?? (telemetryTypes.has(draft.type) ? 'telemetry' : 'business'),
+    mappingVersion,
+    payload: draft.payload,
+  };
+  const reason = validateEvent(event);
+  return reason ? { ok: false, reason } : { ok: true, event };
+}
+
+/** Returns undefined when valid, else a reason naming the first failing JSON path. */
+export function validateEvent(event: unknown): string | undefined {
+  if (!envelopeValidator.Check(event)) return firstError('', envelopeValidator.Errors(event));
+  const v = payloadValidators.get(event.type);
+  if (v && !v.Check(event.payload)) return firstError('/payload', v.Errors(event.payload));
+  return undefined;
+}
+
+function firstError(prefix: string, errors: { instancePath: string; message: string }[]): string {
+  const e = errors[0];
+  return e ? `${prefix}${e.instancePath || '/'}: ${e.message}` : `${prefix || '/'}: invalid`;
+}

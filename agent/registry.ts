@@ -1,0 +1,7 @@
+// The static list of adapters this build knows. Config validation and `config schema` are derived from it.
+import type { SinkAdapter } from './adapter.ts';
+import { memoryAdapter } from '../adapters/memory/index.ts';
+
+export const sinkAdapters: ReadonlyMap<string, SinkAdapter<never>> = new Map(
+  [memoryAdapter as SinkAdapter<never>].map((a) => [a.type, a]),
+);

@@ -1,0 +1,29 @@
+// The contract between the delivery engine and a sink adapter. A sink opens, delivers one claimed batch and
+// returns its outcome, and closes. It classifies remote answers itself (one place per sink) and does not throw
+// for remote errors; a throw is treated as a retryable failure anyway, so a bug never loses a batch.
+import type { ClaimedEvent, ItemResult } from '../spool/types.ts';
+
+export type { ClaimedEvent, ItemResult } from '../spool/types.ts';
+
+export interface Batch {
+  /** Claim id: stable while the batch is retried. */
+  id: number;
+  /** Idempotency key of the whole batch: the same on every retry and after a restart. */
+  key: string;
+  /** 0 on the first send. */
+  attempt: number;
+  events: ClaimedEvent[];
+}
+
+export type Outcome =
+  | { kind: 'delivered'; receipts?: (string | undefined)[] }
+  | { kind: 'retry'; error: string; retryAfterMs?: number | undefined }
+  | { kind: 'rejected'; status?: number | undefined; reason: string }
+  | { kind: 'partial'; results: ItemResult[]; retryAfterMs?: number | undefined };
+
+export interface Sink {
+  readonly name: string;
+  open(): Promise<void>;
+  deliver(batch: Batch, signal: AbortSignal): Promise<Outcome>;
+  close(): Promise<void>;
+}

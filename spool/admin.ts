@@ -1,0 +1,225 @@
+// What people do to the spool: inspect, replay and drop dead letters and rejected records, re-send delivered
+// events. Every replay or drop writes an audit row (who, when, what, why) in the same transaction.
+import type { Db } from './open.ts';
+import type { Delivery } from './delivery.ts';
+import type { SinkState } from './sink-state.ts';
+
+export interface DeadFilter {
+  sink?: string | undefined;
+  type?: string | undefined;
+  orderingKey?: string | undefined;
+  /** Time the dead letter was written, epoch ms. */
+  since?: number | undefined;
+  until?: number | undefined;
+  errorContains?: string | undefined;
+  seq?: number | undefined;
+  limit?: number | undefined;
+}
+
+export interface DeadLetter {
+  sink: string;
+  seq: number;
+  idempotencyKey: string;
+  orderingKey: string;
+  type: string;
+  status: number | null;
+  reason: string;
+  attempts: number;
+  at: number;
+  parksKey: boolean;
+  body: string;
+}
+
+export interface RejectedFilter {
+  source?: string | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+  errorContains?: string | undefined;
+  id?: number | undefined;
+  limit?: number | undefined;
+}
+
+export interface RejectedInput {
+  source: string;
+  address: string;
+  reason: string;
+  payload: Buffer | string;
+}
+
+export interface RejectedRecord extends RejectedInput {
+  id: number;
+  at: number;
+  payload: Buffer;
+  truncated: boolean;
+}
+
+export interface AuditEntry {
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  count: number;
+  reason: string;
+}
+
+/** Longest payload copy kept with a rejected record: enough to diagnose and replay, bounded against floods. */
+export const REJECTED_PAYLOAD_LIMIT = 64 * 1024;
+
+export class Admin {
+  private readonly db: Db;
+  private readonly sinks: Map<string, SinkState>;
+  private readonly delivery: Delivery;
+  private readonly now: () => number;
+  private readonly wake: (sink: string) => void;
+
+  constructor(db: Db, sinks: Map<string, SinkState>, delivery: Delivery, now: () => number, wake: (sink: string) => void) {
+    this.db = db;
+    this.sinks = sinks;
+    this.delivery = delivery;
+    this.now = now;
+    this.wake = wake;
+  }
+
+  listDead(f: DeadFilter = {}): DeadLetter[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const add = (cond: string, v: unknown) => {
+      if (v === undefined) return;
+      where.push(cond);
+      args.push(v);
+    };
+    add('s.name = ?', f.sink);
+    add('e.type = ?', f.type);
+    add('d.okey = ?', f.orderingKey);
+    add('d.at >= ?', f.since);
+    add('d.at < ?', f.until);
+    add('d.seq = ?', f.seq);
+    add(`instr(lower(d.reason), lower(?)) > 0`, f.errorContains);
+    const sql = `SELECT s.name AS sink, d.seq, e.idem AS idempotencyKey, d.okey AS orderingKey, e.type, d.status,
+      d.reason, d.attempts, d.at, d.parks AS parksKey, e.body FROM dead d JOIN sinks s ON s.id = d.sink
+      JOIN events e ON e.seq = d.seq ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+      ORDER BY d.seq LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, f.limit ?? 1000) as (Omit<DeadLetter, 'parksKey'> & { parksKey: number })[];
+    return rows.map((r) => ({ ...r, parksKey: Boolean(r.parksKey) }));
+  }
+
+  /** Puts matching dead letters back in line (same event, same idempotency key) and unparks their keys. */
+  replayDead(f: DeadFilter, actor: string, reason: string): number {
+    return this.resolveDead(f, actor, reason, 'dlq.replay', true);
+  }
+
+  /** Deletes matching dead letters for good; their keys' later events are released. */
+  dropDead(f: DeadFilter, actor: string, reason: string): number {
+    return this.resolveDead(f, actor, reason, 'dlq.drop', false);
+  }
+
+  private resolveDead(f: DeadFilter, actor: string, reason: string, action: string, requeue: boolean): number {
+    requireReason(reason);
+    return this.db.transaction(() => {
+      const rows = this.listDead({ ...f, limit: f.limit ?? 1_000_000 });
+      const touched = new Map<SinkState, Set<string>>();
+      for (const r of rows) {
+        const s = this.sinks.get(r.sink)!;
+        this.db.prepare('DELETE FROM dead WHERE sink = ? AND seq = ?').run(s.id, r.seq);
+        if (requeue) this.db.prepare('INSERT OR IGNORE INTO outbox(sink, seq, okey) VALUES (?, ?, ?)').run(s.id, r.seq, r.orderingKey);
+        if (r.parksKey) s.unpark(r.orderingKey);
+        if (!touched.has(s)) touched.set(s, new Set());
+        touched.get(s)!.add(r.orderingKey);
+      }
+      for (const [s, keys] of touched) {
+        for (const k of keys) this.delivery.releaseIfFree(s, k);
+        this.wake(s.name);
+      }
+      this.audit(actor, action, describe(f), rows.length, reason);
+      return rows.length;
+    })();
+  }
+
+  /** Stores unmappable or invalid input with a bounded copy of its payload, durably, before the source is acked. */
+  addRejected(items: RejectedInput[]): number[] {
+    const ins = this.db.prepare('INSERT INTO rejected(at, source, address, reason, payload, truncated) VALUES (?, ?, ?, ?, ?, ?)');
+    const now = this.now();
+    return this.db.transaction(() =>
+      items.map((it) => {
+        const buf = Buffer.isBuffer(it.payload) ? it.payload : Buffer.from(it.payload);
+        const kept = buf.subarray(0, REJECTED_PAYLOAD_LIMIT);
+        return Number(ins.run(now, it.source, it.address, it.reason.slice(0, 2000), kept, buf.length > kept.length ? 1 : 0).lastInsertRowid);
+      }),
+    )();
+  }
+
+  listRejected(f: RejectedFilter = {}): RejectedRecord[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const add = (cond: string, v: unknown) => {
+      if (v === undefined) return;
+      where.push(cond);
+      args.push(v);
+    };
+    add('source = ?', f.source);
+    add('at >= ?', f.since);
+    add('at < ?', f.until);
+    add('id = ?', f.id);
+    add('instr(lower(reason), lower(?)) > 0', f.errorContains);
+    const sql = `SELECT id, at, source, address, reason, payload, truncated FROM rejected
+      ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, f.limit ?? 1000) as (Omit<RejectedRecord, 'truncated'> & { truncated: number })[];
+    return rows.map((r) => ({ ...r, truncated: Boolean(r.truncated) }));
+  }
+
+  /** Removes rejected records, e.g. after a successful re-mapping (action 'rejected.replay') or for good. */
+  removeRejected(ids: number[], actor: string, reason: string, action: 'rejected.replay' | 'rejected.drop'): number {
+    requireReason(reason);
+    const del = this.db.prepare('DELETE FROM rejected WHERE id = ?');
+    return this.db.transaction(() => {
+      let n = 0;
+      for (const id of ids) n += del.run(id).changes;
+      this.audit(actor, action, `ids ${ids.slice(0, 20).join(',')}${ids.length > 20 ? ',...' : ''}`, n, reason);
+      return n;
+    })();
+  }
+
+  /**
+   * Re-sends events a sink already delivered (e.g. after an ERP restore). Safe because each event keeps its
+   * idempotency key. Events the sink still owes are left where they are. Times filter on occurredAt.
+   */
+  requeueDelivered(sink: string, since: number, until: number, type: string | undefined, actor: string, reason: string): number {
+    requireReason(reason);
+    const s = this.sinks.get(sink);
+    if (!s) throw new Error(`unknown sink '${sink}'`);
+    const claimed = new Set<number>();
+    for (const c of s.claims.values()) for (const q of c.seqs) claimed.add(q);
+    return this.db.transaction(() => {
+      const rows = this.db
+        .prepare(`SELECT e.seq, e.okey FROM events e WHERE e.occurred_at >= ? AND e.occurred_at < ?
+          ${type ? 'AND e.type = ?' : ''}
+          AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.sink = ? AND o.seq = e.seq)
+          AND NOT EXISTS (SELECT 1 FROM held h WHERE h.sink = ? AND h.okey = e.okey AND h.seq = e.seq)
+          AND NOT EXISTS (SELECT 1 FROM dead d WHERE d.sink = ? AND d.seq = e.seq) ORDER BY e.seq`)
+        .all(...[since, until, ...(type ? [type] : []), s.id, s.id, s.id]) as { seq: number; okey: string }[];
+      const ins = this.db.prepare('INSERT OR IGNORE INTO outbox(sink, seq, okey) VALUES (?, ?, ?)');
+      let n = 0;
+      for (const r of rows) if (!claimed.has(r.seq)) n += ins.run(s.id, r.seq, r.okey).changes;
+      this.audit(actor, 'replay', `sink ${sink} occurredAt [${new Date(since).toISOString()}, ${new Date(until).toISOString()})${type ? ` type ${type}` : ''}`, n, reason);
+      this.wake(sink);
+      return n;
+    })();
+  }
+
+  auditLog(limit = 100): AuditEntry[] {
+    return this.db.prepare('SELECT at, actor, action, target, count, reason FROM audit ORDER BY id DESC LIMIT ?').all(limit) as AuditEntry[];
+  }
+
+  private audit(actor: string, action: string, target: string, count: number, reason: string): void {
+    this.db.prepare('INSERT INTO audit(at, actor, action, target, count, reason) VALUES (?, ?, ?, ?, ?, ?)').run(this.now(), actor, action, target, count, reason);
+  }
+}
+
+function requireReason(reason: string): void {
+  if (!reason || !reason.trim()) throw new Error('a reason is required: it goes into the audit log');
+}
+
+function describe(f: DeadFilter): string {
+  const parts = Object.entries(f).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${String(v)}`);
+  return parts.length ? parts.join(' ') : 'all';
+}

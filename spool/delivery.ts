@@ -1,0 +1,216 @@
+// claim and settle: the spool's delivery state transitions.
+// Invariants (spool/README.md): at most one batch in flight per (sink, ordering key); events of a key leave in
+// append order; a claim is persisted before it is handed out, so a retry, also after a restart, re-sends the same
+// batch under the same batch key; nothing leaves the spool's tables except through settle, drop or retention.
+import { createHash } from 'node:crypto';
+import type { Db } from './open.ts';
+import { SinkState, type ClaimState } from './sink-state.ts';
+import type { Claim, ClaimedEvent, ItemResult, Settlement } from './types.ts';
+
+interface ScanRow {
+  seq: number;
+  okey: string;
+  idem: string;
+  type: string;
+  occurred_at: number;
+  body: string;
+}
+
+export interface DeliveryDeps {
+  db: Db;
+  now: () => number;
+  onRejectPolicy: (sink: string, type: string) => 'park' | 'skip';
+  /** Called when a sink has work again (held events released). */
+  wake: (sink: string) => void;
+}
+
+const SCAN_PAGE = 512;
+
+export class Delivery {
+  private readonly st;
+  private readonly deps: DeliveryDeps;
+
+  constructor(deps: DeliveryDeps) {
+    this.deps = deps;
+    const db = deps.db;
+    this.st = {
+      scan: db.prepare(`SELECT o.seq, o.okey, e.idem, e.type, e.occurred_at, e.body FROM outbox o
+        JOIN events e ON e.seq = o.seq WHERE o.sink = ? AND o.seq > ? ORDER BY o.seq LIMIT ?`),
+      loadClaimed: db.prepare(`SELECT e.seq, e.okey, e.idem, e.type, e.occurred_at, e.body FROM json_each(?) j
+        JOIN events e ON e.seq = j.value ORDER BY j.key`),
+      delOutbox: db.prepare('DELETE FROM outbox WHERE sink = ? AND seq = ?'),
+      insHeld: db.prepare('INSERT OR IGNORE INTO held(sink, okey, seq) VALUES (?, ?, ?)'),
+      insClaim: db.prepare(`INSERT INTO claims(sink, seqs, keys, batch_key, attempts, not_before, created_at)
+        VALUES (?, ?, ?, ?, 0, 0, ?)`),
+      delClaim: db.prepare('DELETE FROM claims WHERE id = ?'),
+      retryClaim: db.prepare('UPDATE claims SET attempts = ?, not_before = ?, last_error = ? WHERE id = ?'),
+      rewriteClaim: db.prepare(`UPDATE claims SET seqs = ?, keys = ?, batch_key = ?, attempts = ?, not_before = ?,
+        last_error = ? WHERE id = ?`),
+      insReceipt: db.prepare('INSERT OR REPLACE INTO receipts(sink, seq, receipt, at) VALUES (?, ?, ?, ?)'),
+      insDead: db.prepare(`INSERT OR REPLACE INTO dead(sink, seq, okey, parks, status, reason, attempts, at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      releaseHeld: db.prepare('INSERT OR IGNORE INTO outbox(sink, seq, okey) SELECT sink, seq, okey FROM held WHERE sink = ? AND okey = ?'),
+      dropHeld: db.prepare('DELETE FROM held WHERE sink = ? AND okey = ?'),
+    };
+  }
+
+  /**
+   * The oldest deliverable events of a sink, at most maxEvents / maxBytes, skipping keys that already have a batch
+   * out. A due retry goes first and unchanged. Returns undefined when nothing can go now.
+   */
+  claim(s: SinkState, maxEvents: number, maxBytes: number): Claim | undefined {
+    const due = s.dueClaim(this.deps.now());
+    if (due) {
+      due.handedOut = true;
+      if (due.attempts > 0 || due.notBefore === 0) s.redeliveries++;
+      const rows = this.st.loadClaimed.all(JSON.stringify(due.seqs)) as ScanRow[];
+      return toClaim(s.name, due, rows);
+    }
+    const taken: ScanRow[] = [];
+    const toHold: ScanRow[] = [];
+    const keysInBatch = new Set<string>();
+    let bytes = 0;
+    let after = 0;
+    let scanned = 0;
+    const scanLimit = maxEvents * 4 + SCAN_PAGE;
+    scan: while (scanned < scanLimit) {
+      const rows = this.st.scan.all(s.id, after, SCAN_PAGE) as ScanRow[];
+      if (rows.length === 0) break;
+      for (const r of rows) {
+        after = r.seq;
+        scanned++;
+        if (!keysInBatch.has(r.okey)) {
+          if (s.mustHold(r.okey)) {
+            toHold.push(r);
+            continue;
+          }
+          if (s.isBusy(r.okey)) continue; // its batch is out now: the row stays first in line for the key
+        }
+        if (taken.length > 0 && bytes + r.body.length > maxBytes) break scan;
+        taken.push(r);
+        keysInBatch.add(r.okey);
+        bytes += r.body.length;
+        if (taken.length >= maxEvents) break scan;
+      }
+    }
+    if (taken.length === 0 && toHold.length === 0) return undefined;
+    const c = this.deps.db.transaction(() => {
+      for (const r of toHold) {
+        this.st.delOutbox.run(s.id, r.seq);
+        this.st.insHeld.run(s.id, r.okey, r.seq);
+        s.heldKeys.add(r.okey);
+      }
+      if (taken.length === 0) return undefined;
+      const seqs = taken.map((r) => r.seq);
+      const keys = [...keysInBatch];
+      const batchKey = batchKeyOf(taken.map((r) => r.idem));
+      for (const r of taken) this.st.delOutbox.run(s.id, r.seq);
+      const id = Number(
+        this.st.insClaim.run(s.id, JSON.stringify(seqs), JSON.stringify(keys), batchKey, this.deps.now()).lastInsertRowid,
+      );
+      const state: ClaimState = { id, seqs, keys, batchKey, attempts: 0, notBefore: 0, handedOut: true };
+      s.addClaim(state);
+      return state;
+    })();
+    if (!c) return this.claim(s, maxEvents, maxBytes); // only moved blocked rows aside: look again
+    return toClaim(s.name, c, taken);
+  }
+
+  settle(s: SinkState, claim: Claim, outcome: Settlement): void {
+    const c = s.claims.get(claim.id);
+    if (!c || !c.handedOut) throw new Error(`settle: claim ${claim.id} of sink ${s.name} is not handed out`);
+    const now = this.deps.now();
+    this.deps.db.transaction(() => {
+      switch (outcome.kind) {
+        case 'delivered':
+          this.finish(s, c, claim.events.map((_, i) => ({ kind: 'delivered', receipt: outcome.receipts?.[i] })), 0);
+          break;
+        case 'rejected':
+          this.finish(s, c, claim.events.map(() => ({ kind: 'rejected', status: outcome.status, reason: outcome.reason })), 0);
+          break;
+        case 'retry':
+          c.attempts++;
+          c.notBefore = now + outcome.delayMs;
+          c.handedOut = false;
+          this.st.retryClaim.run(c.attempts, c.notBefore, outcome.error.slice(0, 1000), c.id);
+          break;
+        case 'partial':
+          if (outcome.results.length !== claim.events.length) {
+            throw new Error(`partial outcome has ${outcome.results.length} results for ${claim.events.length} events`);
+          }
+          this.finish(s, c, outcome.results, outcome.delayMs);
+          break;
+      }
+    })();
+  }
+
+  /** Applies per-event results; events to retry stay in the claim (re-keyed), the rest leave it. */
+  private finish(s: SinkState, c: ClaimState, results: ItemResult[], delayMs: number): void {
+    const claimRows = this.st.loadClaimed.all(JSON.stringify(c.seqs)) as ScanRow[];
+    const now = this.deps.now();
+    const retry: ScanRow[] = [];
+    let lastError = '';
+    results.forEach((res, i) => {
+      const r = claimRows[i]!;
+      if (res.kind === 'delivered') {
+        if (res.receipt !== undefined) this.st.insReceipt.run(s.id, r.seq, res.receipt, now);
+      } else if (res.kind === 'rejected') {
+        const parks = this.deps.onRejectPolicy(s.name, r.type) === 'park';
+        this.st.insDead.run(s.id, r.seq, r.okey, parks ? 1 : 0, res.status ?? null, res.reason.slice(0, 2000), c.attempts + 1, now);
+        if (parks) s.park(r.okey);
+      } else {
+        retry.push(r);
+        lastError = res.error;
+      }
+    });
+    // A key parked by this outcome keeps its later events behind the dead letter, retries included.
+    const stillRetry = retry.filter((r) => {
+      if (!s.parked.has(r.okey)) return true;
+      this.st.insHeld.run(s.id, r.okey, r.seq);
+      s.heldKeys.add(r.okey);
+      return false;
+    });
+    for (const k of c.keys) s.busy.delete(k);
+    if (stillRetry.length === 0) {
+      this.st.delClaim.run(c.id);
+      s.claims.delete(c.id);
+    } else {
+      c.seqs = stillRetry.map((r) => r.seq);
+      c.keys = [...new Set(stillRetry.map((r) => r.okey))];
+      c.batchKey = batchKeyOf(stillRetry.map((r) => r.idem));
+      c.attempts++;
+      c.notBefore = now + delayMs;
+      c.handedOut = false;
+      this.st.rewriteClaim.run(JSON.stringify(c.seqs), JSON.stringify(c.keys), c.batchKey, c.attempts, c.notBefore, lastError.slice(0, 1000), c.id);
+      for (const k of c.keys) s.busy.set(k, c.id);
+    }
+    for (const k of new Set(claimRows.map((r) => r.okey))) this.releaseIfFree(s, k);
+  }
+
+  /** Moves a key's held events back to the outbox once nothing blocks the key. Call inside a transaction. */
+  releaseIfFree(s: SinkState, key: string): void {
+    if (!s.heldKeys.has(key) || s.parked.has(key) || s.busy.has(key)) return;
+    this.st.releaseHeld.run(s.id, key);
+    this.st.dropHeld.run(s.id, key);
+    s.heldKeys.delete(key);
+    this.deps.wake(s.name);
+  }
+}
+
+export function batchKeyOf(idempotencyKeys: string[]): string {
+  const h = createHash('sha256');
+  for (const k of idempotencyKeys) h.update(k).update('\n');
+  return h.digest('base64url').slice(0, 32);
+}
+
+function toClaim(sink: string, c: ClaimState, rows: ScanRow[]): Claim {
+  const events: ClaimedEvent[] = rows.map((r) => ({
+    seq: r.seq,
+    idempotencyKey: r.idem,
+    orderingKey: r.okey,
+    type: r.type,
+    occurredAt: r.occurred_at,
+    body: r.body,
+  }));
+  return { id: c.id, sink, batchKey: c.batchKey, attempts: c.attempts, events };
+}

@@ -1,0 +1,59 @@
+// Append-only schema migrations. Never edit or reorder an entry that has shipped: add a new one.
+// The ledger table records which ran, so a spool written by any older plantsync opens with its backlog intact.
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'events, per-sink delivery state, dead letters, rejected records, audit',
+    sql: `
+      CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE sinks(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+      -- seq is the append order, never reused (AUTOINCREMENT): dead letters, receipts and audit rows name it.
+      -- idem is unique: a redelivered source message is not stored twice.
+      CREATE TABLE events(
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        idem TEXT NOT NULL,
+        okey TEXT NOT NULL,
+        type TEXT NOT NULL,
+        prio INTEGER NOT NULL,
+        occurred_at INTEGER NOT NULL,
+        appended_at INTEGER NOT NULL,
+        body TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX events_idem ON events(idem);
+      CREATE INDEX events_telemetry ON events(seq) WHERE prio = 1;
+      -- Deliverable, unclaimed events per sink, in append order.
+      CREATE TABLE outbox(sink INTEGER NOT NULL, seq INTEGER NOT NULL, okey TEXT NOT NULL,
+        PRIMARY KEY(sink, seq)) WITHOUT ROWID;
+      -- Events whose key waits behind a retrying batch or a parked dead letter; moved back to outbox on release.
+      CREATE TABLE held(sink INTEGER NOT NULL, okey TEXT NOT NULL, seq INTEGER NOT NULL,
+        PRIMARY KEY(sink, okey, seq)) WITHOUT ROWID;
+      -- One row per batch handed to a sink: a retry, also after a restart, re-sends exactly this batch.
+      CREATE TABLE claims(id INTEGER PRIMARY KEY, sink INTEGER NOT NULL, seqs TEXT NOT NULL, keys TEXT NOT NULL,
+        batch_key TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, not_before INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL, last_error TEXT);
+      CREATE TABLE dead(sink INTEGER NOT NULL, seq INTEGER NOT NULL, okey TEXT NOT NULL, parks INTEGER NOT NULL,
+        status INTEGER, reason TEXT NOT NULL, attempts INTEGER NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY(sink, seq)) WITHOUT ROWID;
+      CREATE TABLE rejected(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, source TEXT NOT NULL, address TEXT NOT NULL,
+        reason TEXT NOT NULL, payload BLOB NOT NULL, truncated INTEGER NOT NULL DEFAULT 0);
+      CREATE TABLE audit(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+        target TEXT NOT NULL, count INTEGER NOT NULL, reason TEXT NOT NULL);
+      CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 2,
+    name: 'receipts: the ERP document number per delivered event',
+    sql: `
+      CREATE TABLE receipts(sink INTEGER NOT NULL, seq INTEGER NOT NULL, receipt TEXT NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY(sink, seq)) WITHOUT ROWID;
+    `,
+  },
+];

@@ -1,0 +1,123 @@
+// Opening the spool file: exclusive lock, pragmas, corruption check, migrations.
+// A corrupt file is moved aside and a fresh spool started, so the agent never crash-loops on its own spool.
+import Database from 'better-sqlite3';
+import { mkdirSync, readFileSync, renameSync, existsSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { hostname } from 'node:os';
+import { migrations } from './migrations.ts';
+import { SpoolLockedError, type SpoolNotice } from './types.ts';
+
+export type Db = Database.Database;
+
+const CORRUPT_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CORRUPT_INDEX', 'SQLITE_CANTOPEN_ISDIR']);
+
+function isCorruption(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return CORRUPT_CODES.has(code) || code.startsWith('SQLITE_CORRUPT');
+}
+
+function isBusy(err: unknown): boolean {
+  return ((err as { code?: string }).code ?? '').startsWith('SQLITE_BUSY');
+}
+
+export interface OpenOptions {
+  onNotice?: ((n: SpoolNotice) => void) | undefined;
+  /** Run PRAGMA quick_check even after a clean shutdown. */
+  forceCheck?: boolean;
+  /** For migration tests: stop at this schema version. */
+  targetVersion?: number;
+}
+
+export function openDatabase(path: string, opts: OpenOptions = {}): Db {
+  mkdirSync(dirname(path), { recursive: true });
+  try {
+    return tryOpen(path, opts);
+  } catch (err) {
+    if (!isCorruption(err)) throw err;
+    const movedTo = quarantine(path);
+    opts.onNotice?.({ kind: 'quarantined', movedTo, reason: (err as Error).message });
+    return tryOpen(path, opts);
+  }
+}
+
+function tryOpen(path: string, opts: OpenOptions): Db {
+  const db = new Database(path, { timeout: 0 });
+  try {
+    // EXCLUSIVE before WAL: the WAL index then lives in process memory (no -shm) and the file lock is held until
+    // close, so a second agent on the same file fails at once instead of interleaving writes.
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('cache_size = -65536'); // 64 MiB: keeps the idempotency index hot as the backlog grows
+    db.pragma('temp_store = MEMORY');
+    try {
+      db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      if (isBusy(err)) throw new SpoolLockedError(path, readOwner(path));
+      throw err;
+    }
+    db.exec('COMMIT');
+    writeOwner(path);
+    migrate(db, opts.targetVersion);
+    const clean = db.prepare(`SELECT value FROM meta WHERE key = 'clean_shutdown'`).pluck().get();
+    if (opts.forceCheck || clean === '0') {
+      // The last run did not close the spool: verify the file before trusting it.
+      const rows = db.pragma('quick_check', { simple: false }) as { quick_check: string }[];
+      const ok = rows.length === 1 && rows[0]?.quick_check === 'ok';
+      const detail = rows.slice(0, 5).map((r) => r.quick_check).join('; ');
+      opts.onNotice?.({ kind: 'integrity-checked', ok, detail });
+      if (!ok) throw Object.assign(new Error(`integrity check failed: ${detail}`), { code: 'SQLITE_CORRUPT' });
+    }
+    db.prepare(`INSERT OR REPLACE INTO meta(key, value) VALUES ('clean_shutdown', '0')`).run();
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function migrate(db: Db, targetVersion = Infinity): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+    applied_at INTEGER NOT NULL)`);
+  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+  const known = Math.max(...migrations.map((m) => m.version));
+  const newest = Math.max(0, ...applied);
+  if (newest > known) {
+    throw new Error(`spool schema version ${newest} is newer than this plantsync knows (${known}): upgrade plantsync`);
+  }
+  for (const m of migrations) {
+    if (applied.has(m.version) || m.version > targetVersion) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)').run(
+        m.version,
+        m.name,
+        Date.now(),
+      );
+    })();
+  }
+}
+
+export function markCleanShutdown(db: Db): void {
+  db.prepare(`INSERT OR REPLACE INTO meta(key, value) VALUES ('clean_shutdown', '1')`).run();
+}
+
+function quarantine(path: string): string {
+  const movedTo = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  for (const suffix of ['', '-wal', '-shm']) {
+    if (existsSync(path + suffix)) renameSync(path + suffix, movedTo + suffix);
+  }
+  return movedTo;
+}
+
+function writeOwner(path: string): void {
+  writeFileSync(`${path}.owner`, `pid ${process.pid} on ${hostname()} since ${new Date().toISOString()}\n`);
+}
+
+function readOwner(path: string): string {
+  try {
+    return readFileSync(`${path}.owner`, 'utf8').trim();
+  } catch {
+    return 'owner unknown';
+  }
+}

@@ -1,0 +1,224 @@
+// The spool: a SQLite write-ahead store between the plant and the sinks. This file holds the lifecycle and the
+// append path (group commit, de-duplication, fan-out, capacity); delivery.ts holds claim/settle, admin.ts dead
+// letters, rejected records and replays, maintenance.ts capacity and retention. Invariants: spool/README.md.
+import { EventEmitter } from 'node:events';
+import { openDatabase, markCleanShutdown, type Db, type OpenOptions } from './open.ts';
+import { SinkState } from './sink-state.ts';
+import { Delivery } from './delivery.ts';
+import { Admin } from './admin.ts';
+import { Maintenance } from './maintenance.ts';
+import {
+  SpoolFullError,
+  type AppendResult,
+  type Claim,
+  type Route,
+  type Settlement,
+  type SinkStats,
+  type SpoolNotice,
+  type SpoolOptions,
+  type SpoolRecord,
+} from './types.ts';
+
+interface Pending {
+  records: SpoolRecord[];
+  resolve: (r: AppendResult[]) => void;
+  reject: (e: Error) => void;
+}
+
+export class Spool extends EventEmitter<{ work: [sink: string] }> {
+  readonly admin: Admin;
+  readonly maintenance: Maintenance;
+  private readonly delivery: Delivery;
+  private readonly sinks = new Map<string, SinkState>();
+  private routesByType = new Map<string, SinkState[]>();
+  private routes: Route[] = [];
+  private queue: Pending[] = [];
+  private queued = 0;
+  private flushScheduled = false;
+  private closed = false;
+  private readonly st;
+  private readonly now: () => number;
+  private readonly notice: (n: SpoolNotice) => void;
+  private readonly commitWindowMs: number;
+  private readonly maxGroup: number;
+
+  static open(opts: SpoolOptions & Pick<OpenOptions, 'forceCheck' | 'targetVersion'>): Spool {
+    return new Spool(openDatabase(opts.path, opts), opts);
+  }
+
+  readonly db: Db;
+
+  private constructor(db: Db, opts: SpoolOptions) {
+    super();
+    this.db = db;
+    this.now = opts.now ?? Date.now;
+    this.notice = opts.onNotice ?? (() => {});
+    this.commitWindowMs = opts.commitWindowMs ?? 0;
+    this.maxGroup = opts.maxGroup ?? 5000;
+    this.st = {
+      insEvent: db.prepare(`INSERT INTO events(idem, okey, type, prio, occurred_at, appended_at, body)
+        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(idem) DO NOTHING`),
+      insOutbox: db.prepare('INSERT INTO outbox(sink, seq, okey) VALUES (?, ?, ?)'),
+      bump: db.prepare(`INSERT INTO counters(name, value) VALUES (?, ?)
+        ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`),
+    };
+    const wake = (sink: string) => this.emit('work', sink);
+    this.delivery = new Delivery({ db, now: this.now, onRejectPolicy: (s, t) => this.policy(s, t), wake });
+    this.maintenance = new Maintenance(db, this.sinks, {
+      capBytes: opts.capBytes ?? 0,
+      warnRatio: opts.warnRatio ?? 0.8,
+      retentionMs: opts.retentionMs ?? 7 * 24 * 3600_000,
+      now: this.now,
+      notice: this.notice,
+    });
+    this.admin = new Admin(db, this.sinks, this.delivery, this.now, wake);
+    this.sinkNames(); // every sink with state in the file, routed or not, so retention never deletes what it owes
+    this.setRoutes(opts.routes);
+  }
+
+  /** Routes apply to events appended from now on; existing delivery state is never touched by a route change. */
+  setRoutes(routes: Route[]): void {
+    this.routes = routes;
+    this.routesByType = new Map();
+    for (const r of routes) this.sinkState(r.sink);
+  }
+
+  /** Sink names known to the spool: routed now, or with state left from an earlier config. */
+  sinkNames(): string[] {
+    const names = this.db.prepare('SELECT name FROM sinks ORDER BY id').pluck().all() as string[];
+    for (const n of names) this.sinkState(n);
+    return names;
+  }
+
+  /**
+   * Durably appends records. Resolves once they are committed with synchronous=FULL, so an upstream
+   * acknowledgement after this survives kill -9 and power loss. Appends within the commit window share one
+   * transaction. Rejects with SpoolFullError when business records meet the cap (back-pressure: do not ack).
+   */
+  append(records: SpoolRecord[]): Promise<AppendResult[]> {
+    if (this.closed) return Promise.reject(new Error('spool is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ records, resolve, reject });
+      this.queued += records.length;
+      if (this.queued >= this.maxGroup) this.flush();
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        if (this.commitWindowMs > 0) setTimeout(() => this.flush(), this.commitWindowMs);
+        else setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const group = this.queue;
+    this.queue = [];
+    this.queued = 0;
+    if (group.length === 0) return;
+    const accepted = this.maintenance.admit(group.map((p) => p.records));
+    const ok = group.filter((_, i) => accepted[i]);
+    for (const [i, p] of group.entries()) if (!accepted[i]) p.reject(this.maintenance.fullError());
+    if (ok.length === 0) return;
+    const now = this.now();
+    const woken = new Set<SinkState>();
+    let results: AppendResult[][];
+    try {
+      results = this.db.transaction(() => {
+        let dups = 0;
+        const out = ok.map((p) =>
+          p.records.map((r): AppendResult => {
+            const info = this.st.insEvent.run(r.idempotencyKey, r.orderingKey, r.type, r.priority === 'telemetry' ? 1 : 0, r.occurredAt, now, r.body);
+            if (info.changes === 0) {
+              dups++;
+              return { seq: undefined, duplicate: true };
+            }
+            const seq = Number(info.lastInsertRowid);
+            for (const s of this.sinksFor(r.type)) {
+              this.st.insOutbox.run(s.id, seq, r.orderingKey);
+              woken.add(s);
+            }
+            return { seq, duplicate: false };
+          }),
+        );
+        if (dups > 0) this.st.bump.run('duplicates', dups);
+        return out;
+      })();
+    } catch (err) {
+      for (const p of ok) p.reject(err as Error);
+      return;
+    }
+    ok.forEach((p, i) => p.resolve(results[i]!));
+    for (const s of woken) this.emit('work', s.name);
+  }
+
+  claim(sink: string, maxEvents: number, maxBytes = Infinity): Claim | undefined {
+    return this.delivery.claim(this.sinkState(sink), maxEvents, maxBytes);
+  }
+
+  settle(claim: Claim, outcome: Settlement): void {
+    this.delivery.settle(this.sinkState(claim.sink), claim, outcome);
+    if (outcome.kind !== 'retry') this.emit('work', claim.sink);
+  }
+
+  /** When the earliest retry of this sink becomes due (epoch ms), if any is waiting. */
+  nextDueAt(sink: string): number | undefined {
+    return this.sinkState(sink).nextDueAt();
+  }
+
+  stats(sink: string): SinkStats {
+    return this.maintenance.stats(this.sinkState(sink));
+  }
+
+  counter(name: string): number {
+    return (this.db.prepare('SELECT value FROM counters WHERE name = ?').pluck().get(name) as number | undefined) ?? 0;
+  }
+
+  redeliveries(sink: string): number {
+    return this.sinkState(sink).redeliveries;
+  }
+
+  /** Commits what is queued, records a clean shutdown and releases the file lock. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    markCleanShutdown(this.db);
+    this.db.close();
+  }
+
+  private sinkState(name: string): SinkState {
+    let s = this.sinks.get(name);
+    if (!s) {
+      this.db.prepare('INSERT OR IGNORE INTO sinks(name) VALUES (?)').run(name);
+      const id = this.db.prepare('SELECT id FROM sinks WHERE name = ?').pluck().get(name) as number;
+      s = SinkState.load(this.db, id, name);
+      this.sinks.set(name, s);
+      this.recoverHeld(s);
+    }
+    return s;
+  }
+
+  private sinksFor(type: string): SinkState[] {
+    let list = this.routesByType.get(type);
+    if (!list) {
+      const matched = this.routes.filter((r) => r.types === '*' || r.types.includes(type));
+      list = [...new Set(matched.map((r) => this.sinkState(r.sink)))];
+      this.routesByType.set(type, list);
+    }
+    return list;
+  }
+
+  private policy(sink: string, type: string): 'park' | 'skip' {
+    const r = this.routes.find((x) => x.sink === sink && (x.types === '*' || x.types.includes(type)));
+    return r?.onReject ?? 'park';
+  }
+
+  /** Held events of a key that nothing blocks any more (a crash between settle steps) go back to the outbox. */
+  private recoverHeld(s: SinkState): void {
+    this.db.transaction(() => {
+      for (const k of [...s.heldKeys]) this.delivery.releaseIfFree(s, k);
+    })();
+  }
+}
+
+export { SpoolFullError };

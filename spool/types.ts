@@ -1,0 +1,116 @@
+// The spool's public vocabulary. The spool knows nothing of canonical events beyond these columns: the agent
+// serializes the envelope into `body` and the spool keeps it opaque.
+
+export type Priority = 'business' | 'telemetry';
+
+export interface SpoolRecord {
+  /** Unique per source message: a redelivered message carries the same key and is recognised as a duplicate. */
+  idempotencyKey: string;
+  /** The business key (order + operation, material document...): delivery is ordered per key. */
+  orderingKey: string;
+  type: string;
+  priority: Priority;
+  /** Source time, epoch ms. */
+  occurredAt: number;
+  /** The serialized canonical event. */
+  body: string;
+}
+
+export type AppendResult = { seq: number; duplicate: false } | { seq: undefined; duplicate: true };
+
+export interface ClaimedEvent {
+  seq: number;
+  idempotencyKey: string;
+  orderingKey: string;
+  type: string;
+  occurredAt: number;
+  body: string;
+}
+
+export interface Claim {
+  id: number;
+  sink: string;
+  /** Idempotency key of the whole batch: derived from its events, identical on every retry and after a restart. */
+  batchKey: string;
+  /** Deliveries tried before this one (0 on the first send). */
+  attempts: number;
+  events: ClaimedEvent[];
+}
+
+export type ItemResult =
+  | { kind: 'delivered'; receipt?: string | undefined }
+  | { kind: 'retry'; error: string }
+  | { kind: 'rejected'; status?: number | undefined; reason: string };
+
+/** What the dispatcher settles a claim with. Delays are already computed (the agent owns backoff). */
+export type Settlement =
+  | { kind: 'delivered'; receipts?: (string | undefined)[] | undefined }
+  | { kind: 'retry'; delayMs: number; error: string }
+  | { kind: 'rejected'; status?: number | undefined; reason: string }
+  | { kind: 'partial'; results: ItemResult[]; delayMs: number };
+
+export interface Route {
+  sink: string;
+  /** Event types this sink receives; '*' for all. */
+  types: string[] | '*';
+  /** After a rejection: 'park' holds the key's later events until the dead letter is replayed or dropped. */
+  onReject: 'park' | 'skip';
+}
+
+export interface SpoolOptions {
+  path: string;
+  routes: Route[];
+  /** Byte cap of the spool file's used pages. Business appends beyond it get back-pressure; telemetry drops oldest. */
+  capBytes?: number;
+  /** Fraction of the cap at which a warning is raised. */
+  warnRatio?: number;
+  /** Delivered events older than this are deleted by prune(). */
+  retentionMs?: number;
+  /** Appends arriving within this window share one transaction (0: same event-loop turn). */
+  commitWindowMs?: number;
+  /** Most records per group commit. */
+  maxGroup?: number;
+  /** Warnings and reports from the spool (capacity, quarantine, dropped telemetry). */
+  onNotice?: (notice: SpoolNotice) => void;
+  now?: () => number;
+}
+
+export type SpoolNotice =
+  | { kind: 'quarantined'; movedTo: string; reason: string }
+  | { kind: 'capacity-warning'; usedBytes: number; capBytes: number }
+  | { kind: 'telemetry-dropped'; count: number }
+  | { kind: 'backpressure'; usedBytes: number; capBytes: number }
+  | { kind: 'integrity-checked'; ok: boolean; detail: string };
+
+export interface SinkStats {
+  sink: string;
+  pending: number;
+  held: number;
+  inFlightBatches: number;
+  waitingBatches: number;
+  deadLetters: number;
+  parkedKeys: number;
+  oldestPendingAt: number | undefined;
+}
+
+export class SpoolFullError extends Error {
+  override readonly name = 'SpoolFullError';
+  readonly usedBytes: number;
+  readonly capBytes: number;
+  constructor(usedBytes: number, capBytes: number) {
+    super(`spool full: ${usedBytes} of ${capBytes} bytes used; business events are held upstream (not acknowledged)`);
+    this.usedBytes = usedBytes;
+    this.capBytes = capBytes;
+  }
+}
+
+export class SpoolLockedError extends Error {
+  override readonly name = 'SpoolLockedError';
+  readonly path: string;
+  readonly owner: string;
+  constructor(path: string, owner: string) {
+    super(`spool ${path} is in use by another plantsync agent (${owner}); two agents never share one spool`);
+    this.path = path;
+    this.owner = owner;
+  }
+}
