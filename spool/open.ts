@@ -45,18 +45,17 @@ function tryOpen(path: string, opts: OpenOptions): Db {
   try {
     // EXCLUSIVE before WAL: the WAL index then lives in process memory (no -shm) and the file lock is held until
     // close, so a second agent on the same file fails at once instead of interleaving writes.
-    db.pragma('locking_mode = EXCLUSIVE');
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('cache_size = -65536'); // 64 MiB: keeps the idempotency index hot as the backlog grows
-    db.pragma('temp_store = MEMORY');
     try {
-      db.exec('BEGIN IMMEDIATE');
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.pragma('journal_mode = WAL');
+      db.exec('BEGIN IMMEDIATE; COMMIT');
     } catch (err) {
       if (isBusy(err)) throw new SpoolLockedError(path, readOwner(path));
       throw err;
     }
-    db.exec('COMMIT');
+    db.pragma('synchronous = FULL');
+    db.pragma('cache_size = -65536'); // 64 MiB: keeps the idempotency index hot as the backlog grows
+    db.pragma('temp_store = MEMORY');
     writeOwner(path);
     migrate(db, opts.targetVersion);
     const clean = db.prepare(`SELECT value FROM meta WHERE key = 'clean_shutdown'`).pluck().get();

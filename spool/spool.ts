@@ -42,7 +42,7 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
   private readonly commitWindowMs: number;
   private readonly maxGroup: number;
 
-  static open(opts: SpoolOptions & Pick<OpenOptions, 'forceCheck' | 'targetVersion'>): Spool {
+  static open(opts: SpoolOptions & Pick<OpenOptions, 'forceCheck'>): Spool {
     return new Spool(openDatabase(opts.path, opts), opts);
   }
 

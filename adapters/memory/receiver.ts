@@ -63,6 +63,9 @@ export class MemoryReceiver {
       if (fault.kind === 'unavailable') return { kind: 'retry', error: 'injected 503', retryAfterMs: fault.retryAfterMs };
       return { kind: 'rejected', status: fault.status, reason: fault.reason };
     }
+    // Like an order-aware ERP integration: once an item of a key fails, that key's later items in the batch are
+    // refused too (424), so a replay of the failed one cannot land behind them.
+    const failedKeys = new Set<string>();
     const results: ItemResult[] = batch.events.map((e) => {
       this.counters.received++;
       const known = this.docs.get(e.idempotencyKey);
@@ -70,10 +73,11 @@ export class MemoryReceiver {
         this.counters.duplicates++;
         return { kind: 'delivered', receipt: known };
       }
-      const why = this.rejectKeys.get(e.idempotencyKey);
+      const why = this.rejectKeys.get(e.idempotencyKey) || (failedKeys.has(e.orderingKey) ? 'an earlier event of this ordering key was rejected' : '');
       if (why) {
         this.counters.rejected++;
-        return { kind: 'rejected', status: 422, reason: why };
+        failedKeys.add(e.orderingKey);
+        return { kind: 'rejected', status: this.rejectKeys.get(e.idempotencyKey) ? 422 : 424, reason: why };
       }
       const last = this.lastSeq.get(e.orderingKey);
       if (last !== undefined && e.seq < last) this.counters.outOfOrder++;

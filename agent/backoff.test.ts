@@ -1,0 +1,17 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { retryDelay, defaultBackoff } from './backoff.ts';
+
+test('backoff grows exponentially up to its cap, with full jitter below the ceiling', () => {
+  const p = { baseMs: 100, capMs: 1000, maxRetryAfterMs: Infinity };
+  assert.equal(retryDelay(p, 1, undefined, () => 0.999), 99);
+  assert.equal(retryDelay(p, 3, undefined, () => 0.999), 399);
+  assert.equal(retryDelay(p, 30, undefined, () => 0.999), 999, 'capped');
+  assert.equal(retryDelay(p, 3, undefined, () => 0), 0, 'full jitter reaches down to zero');
+});
+
+test('a server-given Retry-After wins over backoff, with no hidden cap', () => {
+  assert.equal(retryDelay(defaultBackoff, 1, 3 * 3600_000), 3 * 3600_000, 'three hours asked, three hours waited');
+  assert.equal(retryDelay({ ...defaultBackoff, maxRetryAfterMs: 600_000 }, 1, 3 * 3600_000), 600_000, 'only a configured maximum caps it');
+  assert.equal(retryDelay(defaultBackoff, 1, 0), 0);
+});
