@@ -6,6 +6,7 @@ import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { eventTypes } from './events.ts';
 import { sinkAdapters } from './registry.ts';
+import { describeFirstError } from './schema-errors.ts';
 
 const Backoff = Type.Object(
   {
@@ -119,17 +120,13 @@ export function loadConfig(path: string): LoadedConfig {
 
 export function validateConfig(raw: unknown, where: string): AgentConfig {
   if (!baseValidator.Check(raw)) {
-    const e = baseValidator.Errors(raw)[0];
-    throw new ConfigError(`${where}: ${e?.instancePath || '/'}: ${e?.message ?? 'invalid'}`);
+    throw new ConfigError(`${where}: ${describeFirstError(baseValidator.Errors(raw))}`);
   }
   const cfg = raw as AgentConfig;
   for (const [name, sink] of Object.entries(cfg.sinks)) {
     const v = sinkValidators.get(sink.type);
     if (!v) throw new ConfigError(`${where}: /sinks/${name}/type: unknown sink type '${sink.type}' (known: ${[...sinkAdapters.keys()].join(', ')})`);
-    if (!v.Check(sink)) {
-      const e = v.Errors(sink)[0];
-      throw new ConfigError(`${where}: /sinks/${name}${e?.instancePath ?? ''}: ${e?.message ?? 'invalid'}`);
-    }
+    if (!v.Check(sink)) throw new ConfigError(`${where}: ${describeFirstError(v.Errors(sink), `/sinks/${name}`)}`);
   }
   cfg.routes.forEach((r, i) => {
     if (!cfg.sinks[r.sink]) throw new ConfigError(`${where}: /routes/${i}/sink: no sink named '${r.sink}' in /sinks`);

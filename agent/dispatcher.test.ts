@@ -108,3 +108,28 @@ test('shutdown waits for in-flight batches up to its deadline; an abandoned batc
   assert.equal(again.redeliveries('erp'), 1);
   assert.equal(sink.receiver.counters.outOfOrder, 0);
 });
+
+test('when the sink answers again, batches pushed back by the outage go out at once, not after their backoff', async (t) => {
+  const { spool, start } = setup(t);
+  const sink = new MemorySink('erp', { type: 'memory' });
+  sink.receiver.downFor(150);
+  start(sink, { backoff: { baseMs: 60_000, capMs: 60_000, maxRetryAfterMs: Infinity }, random: () => 0.99 });
+  await spool.append([record(1, 'A')]);
+  await until(() => sink.receiver.counters.faults === 1, 'A failed once');
+  assert.ok(spool.nextDueAt('erp')! > Date.now() + 50_000, 'A waits out a long backoff');
+  await until(() => !sink.receiver.isDown(), 'ERP back');
+  await spool.append([record(2, 'B')]); // B goes out, succeeds: the sink has recovered
+  await until(() => sink.receiver.counters.accepted === 2, 'A delivered right after recovery');
+});
+
+test('a wait the ERP asked for (Retry-After) is honoured even when other batches succeed', async (t) => {
+  const { spool, start } = setup(t);
+  const sink = new MemorySink('erp', { type: 'memory' });
+  sink.receiver.inject({ kind: 'unavailable', retryAfterMs: 60_000 });
+  start(sink);
+  await spool.append([record(1, 'A')]);
+  await until(() => sink.receiver.counters.faults === 1, 'A told to wait');
+  await spool.append([record(2, 'B')]);
+  await until(() => sink.receiver.counters.accepted === 1, 'B delivered');
+  assert.ok(spool.nextDueAt('erp')! > Date.now() + 55_000, 'A still waits as asked');
+});

@@ -14,6 +14,8 @@ export interface DispatcherOptions {
   maxEvents: number;
   maxBytes: number;
   backoff: BackoffPolicy;
+  /** Jitter source; Math.random unless a test pins it. */
+  random?: () => number;
 }
 
 export interface DispatcherStats {
@@ -51,6 +53,8 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
   private pumpQueued = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
+  /** Set while the sink answers whole batches with retryable failures (an outage). */
+  private failingSince: number | undefined;
   private readonly onWork = (sink: string) => {
     if (sink === this.sink.name) this.schedulePump();
   };
@@ -162,9 +166,14 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
       case 'rejected':
         return { kind: 'rejected', status: o.status, reason: o.reason };
       case 'retry':
-        return { kind: 'retry', error: o.error, delayMs: retryDelay(this.opts.backoff, claim.attempts + 1, o.retryAfterMs) };
+        return {
+          kind: 'retry',
+          error: o.error,
+          delayMs: retryDelay(this.opts.backoff, claim.attempts + 1, o.retryAfterMs, this.opts.random),
+          serverAsked: o.retryAfterMs !== undefined,
+        };
       case 'partial':
-        return { kind: 'partial', results: o.results, delayMs: retryDelay(this.opts.backoff, claim.attempts + 1, o.retryAfterMs) };
+        return { kind: 'partial', results: o.results, delayMs: retryDelay(this.opts.backoff, claim.attempts + 1, o.retryAfterMs, this.opts.random) };
     }
   }
 
@@ -178,13 +187,29 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
       else if (r.kind === 'retry') this.stats.retried++;
       else this.stats.rejected++;
     }
-    if (o.kind === 'delivered') this.stats.lastSuccessAt = now;
-    if (o.kind === 'retry' || o.kind === 'rejected' || o.kind === 'partial') {
-      const msg = o.kind === 'retry' ? o.error : o.kind === 'rejected' ? o.reason : 'partial outcome';
-      this.stats.lastError = msg;
-      this.stats.lastErrorAt = now;
-      const delayMs = s.kind === 'retry' || s.kind === 'partial' ? s.delayMs : undefined;
-      this.log.warn({ claim: claim.id, batchKey: claim.batchKey, events: n, attempt: claim.attempts + 1, outcome: o.kind, delayMs, error: msg }, 'batch not fully delivered');
+    const delayMs = s.kind === 'retry' || s.kind === 'partial' ? s.delayMs : undefined;
+    const fields = { claim: claim.id, batchKey: claim.batchKey, events: n, attempt: claim.attempts + 1, outcome: o.kind, delayMs };
+    if (o.kind === 'delivered') {
+      this.stats.lastSuccessAt = now;
+      if (this.failingSince !== undefined) {
+        // The sink answers again: batches that were pushed back by the outage need not sit out their backoff.
+        const expedited = this.spool.expediteRetries(this.sink.name);
+        this.log.info({ downForMs: now - this.failingSince, expedited }, 'sink recovered');
+        this.failingSince = undefined;
+      }
+      return;
+    }
+    const msg = o.kind === 'retry' ? o.error : o.kind === 'rejected' ? o.reason : 'partial outcome';
+    this.stats.lastError = msg;
+    this.stats.lastErrorAt = now;
+    if (o.kind === 'retry') {
+      // Log the start of an outage once; each further failed batch at debug, so an hour offline is not a flood.
+      if (this.failingSince === undefined) {
+        this.failingSince = now;
+        this.log.warn({ ...fields, error: msg }, 'sink failing: batches will be retried');
+      } else this.log.debug({ ...fields, error: msg }, 'batch retry');
+    } else {
+      this.log.warn({ ...fields, error: msg }, o.kind === 'rejected' ? 'batch rejected: events moved to dead letters' : 'batch partly delivered');
     }
   }
 }

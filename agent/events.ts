@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { describeFirstError } from './schema-errors.ts';
 import { payloadSchemas, type EventType, eventTypes, telemetryTypes } from './event-payloads.ts';
 
 export { eventTypes, type EventType } from './event-payloads.ts';
@@ -101,13 +102,8 @@ export function buildEvent(draft: EventDraft, mappingVersion: string, receivedAt
 
 /** Returns undefined when valid, else a reason naming the first failing JSON path. */
 export function validateEvent(event: unknown): string | undefined {
-  if (!envelopeValidator.Check(event)) return firstError('', envelopeValidator.Errors(event));
+  if (!envelopeValidator.Check(event)) return describeFirstError(envelopeValidator.Errors(event));
   const v = payloadValidators.get(event.type);
-  if (v && !v.Check(event.payload)) return firstError('/payload', v.Errors(event.payload));
+  if (v && !v.Check(event.payload)) return describeFirstError(v.Errors(event.payload), '/payload');
   return undefined;
-}
-
-function firstError(prefix: string, errors: { instancePath: string; message: string }[]): string {
-  const e = errors[0];
-  return e ? `${prefix}${e.instancePath || '/'}: ${e.message}` : `${prefix || '/'}: invalid`;
 }

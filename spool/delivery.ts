@@ -43,6 +43,7 @@ export class Delivery {
       insClaim: db.prepare(`INSERT INTO claims(sink, seqs, keys, batch_key, attempts, not_before, created_at)
         VALUES (?, ?, ?, ?, 0, 0, ?)`),
       delClaim: db.prepare('DELETE FROM claims WHERE id = ?'),
+      expedite: db.prepare('UPDATE claims SET not_before = ? WHERE id = ?'),
       retryClaim: db.prepare('UPDATE claims SET attempts = ?, not_before = ?, last_error = ? WHERE id = ?'),
       rewriteClaim: db.prepare(`UPDATE claims SET seqs = ?, keys = ?, batch_key = ?, attempts = ?, not_before = ?,
         last_error = ? WHERE id = ?`),
@@ -132,6 +133,7 @@ export class Delivery {
           c.attempts++;
           c.notBefore = now + outcome.delayMs;
           c.handedOut = false;
+          c.serverAsked = outcome.serverAsked === true;
           this.st.retryClaim.run(c.attempts, c.notBefore, outcome.error.slice(0, 1000), c.id);
           break;
         case 'partial':
@@ -185,6 +187,19 @@ export class Delivery {
       for (const k of c.keys) s.busy.set(k, c.id);
     }
     for (const k of new Set(claimRows.map((r) => r.okey))) this.releaseIfFree(s, k);
+  }
+
+  expedite(s: SinkState): number {
+    const now = this.deps.now();
+    let n = 0;
+    for (const c of s.claims.values()) {
+      if (c.handedOut || c.serverAsked || c.notBefore <= now) continue;
+      c.notBefore = now;
+      this.st.expedite.run(now, c.id);
+      n++;
+    }
+    if (n) this.deps.wake(s.name);
+    return n;
   }
 
   /** Moves a key's held events back to the outbox once nothing blocks the key. Call inside a transaction. */

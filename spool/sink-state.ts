@@ -12,6 +12,8 @@ export interface ClaimState {
   notBefore: number;
   /** True while a dispatcher holds it; false while it waits for its retry time (or after a restart). */
   handedOut: boolean;
+  /** The wait was asked for by the remote side (Retry-After): it is not cut short on recovery. */
+  serverAsked?: boolean;
 }
 
 export class SinkState {

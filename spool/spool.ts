@@ -160,6 +160,11 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     if (outcome.kind !== 'retry') this.emit('work', claim.sink);
   }
 
+  /** Makes every batch waiting to retry due now (the sink recovered); returns how many. */
+  expediteRetries(sink: string): number {
+    return this.delivery.expedite(this.sinkState(sink));
+  }
+
   /** When the earliest retry of this sink becomes due (epoch ms), if any is waiting. */
   nextDueAt(sink: string): number | undefined {
     return this.sinkState(sink).nextDueAt();

@@ -45,7 +45,7 @@ export type ItemResult =
 /** What the dispatcher settles a claim with. Delays are already computed (the agent owns backoff). */
 export type Settlement =
   | { kind: 'delivered'; receipts?: (string | undefined)[] | undefined }
-  | { kind: 'retry'; delayMs: number; error: string }
+  | { kind: 'retry'; delayMs: number; error: string; serverAsked?: boolean }
   | { kind: 'rejected'; status?: number | undefined; reason: string }
   | { kind: 'partial'; results: ItemResult[]; delayMs: number };
 

@@ -2,6 +2,7 @@
 // with the original document number (as ERPs with idempotency support do), checks that each ordering key arrives
 // in order, issues document numbers, and injects faults on command. Tests and the demo read its counters to
 // assert "exactly once, in order".
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Batch, ItemResult, Outcome } from '../../agent/sink.ts';
 
 export interface ReceiverCounters {
@@ -50,8 +51,7 @@ export class MemoryReceiver {
   }
 
   async receive(batch: Batch, signal?: AbortSignal): Promise<Outcome> {
-    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
-    signal?.throwIfAborted();
+    if (this.latencyMs > 0) await sleep(this.latencyMs, undefined, { signal });
     this.counters.batches++;
     if (this.isDown()) {
       this.counters.faults++;

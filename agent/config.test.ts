@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, configJsonSchema, parseConfig } from './config.ts';
+
+const good = {
+  agent: { id: 'gw-01', plant: '1000', stateDir: '/var/lib/plantsync', label: 'plant1000-v12' },
+  sinks: { erp: { type: 'memory', delivery: { concurrency: 4 } } },
+  routes: [{ sink: 'erp', types: ['production.confirmation'], onReject: 'park' }],
+};
+
+function errorOf(cfg: unknown): string {
+  try {
+    parseConfig(JSON.stringify(cfg), 'plantsync.json');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.message;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('a valid config loads, and its version is the label plus a content hash', () => {
+  const a = parseConfig(JSON.stringify(good), 'x');
+  const b = parseConfig(JSON.stringify({ ...good, routes: [{ sink: 'erp', types: '*' }] }), 'x');
+  assert.match(a.version, /^plant1000-v12\+[0-9a-f]{12}$/);
+  assert.notEqual(a.version, b.version);
+});
+
+test('config errors name the file, the JSON path and the reason', () => {
+  assert.match(errorOf({ ...good, extra: 1 }), /^plantsync\.json: \/extra: unknown field$/);
+  assert.match(errorOf({ ...good, sinks: { erp: { type: 'memory', delivery: { concurrency: 0 } } } }), /^plantsync\.json: \/sinks\/erp\/delivery\/concurrency: /);
+  assert.match(errorOf({ ...good, sinks: { erp: { type: 'sap-rfc' } } }), /\/sinks\/erp\/type: unknown sink type 'sap-rfc'/);
+  assert.match(errorOf({ ...good, sinks: { erp: { type: 'memory', latency: 3 } } }), /\/sinks\/erp\/latency: unknown field/);
+  assert.match(errorOf({ ...good, routes: [{ sink: 'qms', types: '*' }] }), /\/routes\/0\/sink: no sink named 'qms'/);
+  assert.match(errorOf({ ...good, routes: [{ sink: 'erp', types: ['invoice'] }] }), /\/routes\/0\/types\/0: /);
+  assert.throws(() => parseConfig('{ "agent": ', 'broken.json'), /^ConfigError: broken\.json: not valid JSON/);
+});
+
+test('the JSON Schema export describes the sinks of every adapter', () => {
+  const s = configJsonSchema() as { properties: { sinks: { additionalProperties: { anyOf: { properties: { type: unknown } }[] } } } };
+  assert.ok(s.properties.sinks.additionalProperties.anyOf.some((v) => JSON.stringify(v.properties.type).includes('memory')));
+});

@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { tempDir, until } from '../test/helpers.ts';
+
+const main = join(import.meta.dirname, 'main.ts');
+const exec = promisify(execFile);
+
+async function plantsync(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await exec(process.execPath, [main, ...args], { env: { ...process.env, PLANTSYNC_LOG_FORMAT: 'json' } });
+    return { code: 0, ...r };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test('version names plantsync, the Node runtime and the spool schema', async () => {
+  const r = await plantsync('version', '--json');
+  const v = JSON.parse(r.stdout);
+  assert.match(v.node, /^v24\./);
+  assert.equal(typeof v.spoolSchema, 'number');
+});
+
+test('config validate accepts a good file and names file, path and reason for a bad one (exit 2)', async (t) => {
+  const dir = tempDir(t);
+  const good = join(dir, 'good.json');
+  const bad = join(dir, 'bad.json');
+  const cfg = { agent: { id: 'gw', plant: '1000', stateDir: dir }, sinks: { erp: { type: 'memory' } }, routes: [{ sink: 'erp', types: '*' }] };
+  writeFileSync(good, JSON.stringify(cfg));
+  writeFileSync(bad, JSON.stringify({ ...cfg, sinks: { erp: { type: 'memory', delivery: { maxEvents: 0 } } } }));
+  const ok = await plantsync('config', 'validate', good);
+  assert.equal(ok.code, 0);
+  assert.match(ok.stdout, /valid \(config version [0-9a-f]{12}\)/);
+  const no = await plantsync('config', 'validate', bad);
+  assert.equal(no.code, 2);
+  assert.match(no.stderr, new RegExp(`${bad.replace(/[.]/g, '\\.')}: /sinks/erp/delivery/maxEvents: must be >= 1`));
+});
+
+test('the demo runs the whole path and ends with every event posted once and in order', async () => {
+  const r = await plantsync('demo', '--duration', '4', '--outage-at', '1', '--outage-for', '1', '--rate', '100');
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /ERP down for 1 s/);
+  assert.match(r.stdout, /^OK: (\d+) events spooled, \1 posted to ERP exactly once .* 0 out of order$/m);
+});
+
+test('run starts on a config, logs JSON lines, and stops cleanly on SIGTERM', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'plantsync.json');
+  writeFileSync(path, JSON.stringify({ agent: { id: 'gw', plant: '1000', stateDir: dir }, sinks: { erp: { type: 'memory' } }, routes: [{ sink: 'erp', types: '*' }] }));
+  const p = spawn(process.execPath, [main, 'run', '--config', path], { env: { ...process.env, PLANTSYNC_LOG_FORMAT: 'json' } });
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await until(() => out.includes('agent started'), 'agent started', 20_000);
+  const exited = new Promise<number | null>((r) => p.once('exit', r));
+  p.kill('SIGTERM');
+  assert.equal(await exited, 0);
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(lines.some((l) => l.msg === 'agent stopped' && l.component === 'agent'));
+});

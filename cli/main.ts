@@ -1,0 +1,12 @@
+// plantsync's command line. One file per verb; each exports register(program).
+import { Command } from 'commander';
+import { register as run } from './run.ts';
+import { register as demo } from './demo.ts';
+import { register as config } from './config.ts';
+import { register as version } from './version.ts';
+
+const program = new Command('plantsync')
+  .description('Edge agent: OPC UA and MQTT shop-floor events into ERP, durable, ordered and exactly once in effect')
+  .showHelpAfterError();
+for (const verb of [run, demo, config, version]) verb(program);
+await program.parseAsync(process.argv);
