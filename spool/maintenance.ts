@@ -30,8 +30,11 @@ export class Maintenance {
       pageCount: db.prepare('PRAGMA page_count').pluck(),
       freeCount: db.prepare('PRAGMA freelist_count').pluck(),
       pageSize: db.prepare('PRAGMA page_size').pluck(),
-      oldestTelemetry: db.prepare('SELECT seq, okey FROM events WHERE prio = 1 ORDER BY seq LIMIT ?'),
-      oldest: db.prepare('SELECT seq, okey, appended_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      // Neither ever returns the newest event: keeping it keeps seq from being reused (see migrations.ts).
+      oldestTelemetry: db.prepare(`SELECT seq, okey FROM events WHERE prio = 1
+        AND seq < (SELECT max(seq) FROM events) ORDER BY seq LIMIT ?`),
+      oldest: db.prepare(`SELECT seq, okey, appended_at FROM events WHERE seq > ?
+        AND seq < (SELECT max(seq) FROM events) ORDER BY seq LIMIT ?`),
       delEvent: db.prepare('DELETE FROM events WHERE seq = ?'),
       delOutbox: db.prepare('DELETE FROM outbox WHERE sink = ? AND seq = ?'),
       delHeld: db.prepare('DELETE FROM held WHERE sink = ? AND okey = ? AND seq = ?'),

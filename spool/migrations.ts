@@ -14,10 +14,11 @@ export const migrations: Migration[] = [
     sql: `
       CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
       CREATE TABLE sinks(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-      -- seq is the append order, never reused (AUTOINCREMENT): dead letters, receipts and audit rows name it.
+      -- seq is the append order. It is never reused because the newest event is never deleted (maintenance.ts),
+      -- which keeps max(seq) + 1 growing without AUTOINCREMENT's extra page write per commit.
       -- idem is unique: a redelivered source message is not stored twice.
       CREATE TABLE events(
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq INTEGER PRIMARY KEY,
         idem TEXT NOT NULL,
         okey TEXT NOT NULL,
         type TEXT NOT NULL,

@@ -56,6 +56,8 @@ function tryOpen(path: string, opts: OpenOptions): Db {
     db.pragma('synchronous = FULL');
     db.pragma('cache_size = -65536'); // 64 MiB: keeps the idempotency index hot as the backlog grows
     db.pragma('temp_store = MEMORY');
+    // Checkpoint every ~16 MiB of WAL rather than 4 MiB: fewer main-file fsyncs in the commit path.
+    db.pragma('wal_autocheckpoint = 4000');
     writeOwner(path);
     migrate(db, opts.targetVersion);
     const clean = db.prepare(`SELECT value FROM meta WHERE key = 'clean_shutdown'`).pluck().get();

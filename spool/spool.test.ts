@@ -33,6 +33,21 @@ test('appends in the same turn share one group commit and resolve with their own
   assert.deepEqual(b.map((r) => r.duplicate), [true, false]);
 });
 
+test('large appends keep record order and spot duplicates inside the same call and against stored events', async (t) => {
+  const s = open(tempDir(t));
+  t.after(() => s.close());
+  await s.append([record(5)]);
+  const batch = Array.from({ length: 100 }, (_, i) => record(i));
+  batch[40] = record(3); // repeats an earlier record of this call
+  batch[70] = record(69);
+  const res = await s.append(batch);
+  const dupAt = res.flatMap((r, i) => (r.duplicate ? [i] : []));
+  assert.deepEqual(dupAt, [5, 40, 70]);
+  const seqs = res.filter((r) => !r.duplicate).map((r) => r.seq!);
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'seq follows record order');
+  assert.equal(s.stats('erp').pending, 98);
+});
+
 test('claim hands out the oldest events in append order, one batch per ordering key', async (t) => {
   const s = open(tempDir(t));
   t.after(() => s.close());

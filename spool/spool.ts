@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { openDatabase, markCleanShutdown, type Db, type OpenOptions } from './open.ts';
 import { SinkState } from './sink-state.ts';
 import { Delivery } from './delivery.ts';
+import { AppendWriter } from './append-writer.ts';
 import { Admin } from './admin.ts';
 import { Maintenance } from './maintenance.ts';
 import {
@@ -29,6 +30,7 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
   readonly admin: Admin;
   readonly maintenance: Maintenance;
   private readonly delivery: Delivery;
+  private readonly writer: AppendWriter;
   private readonly sinks = new Map<string, SinkState>();
   private routesByType = new Map<string, SinkState[]>();
   private routes: Route[] = [];
@@ -56,12 +58,10 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     this.commitWindowMs = opts.commitWindowMs ?? 0;
     this.maxGroup = opts.maxGroup ?? 5000;
     this.st = {
-      insEvent: db.prepare(`INSERT INTO events(idem, okey, type, prio, occurred_at, appended_at, body)
-        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(idem) DO NOTHING`),
-      insOutbox: db.prepare('INSERT INTO outbox(sink, seq, okey) VALUES (?, ?, ?)'),
       bump: db.prepare(`INSERT INTO counters(name, value) VALUES (?, ?)
         ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`),
     };
+    this.writer = new AppendWriter(db);
     const wake = (sink: string) => this.emit('work', sink);
     this.delivery = new Delivery({ db, now: this.now, onRejectPolicy: (s, t) => this.policy(s, t), wake });
     this.maintenance = new Maintenance(db, this.sinks, {
@@ -124,24 +124,16 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     let results: AppendResult[][];
     try {
       results = this.db.transaction(() => {
-        let dups = 0;
-        const out = ok.map((p) =>
-          p.records.map((r): AppendResult => {
-            const info = this.st.insEvent.run(r.idempotencyKey, r.orderingKey, r.type, r.priority === 'telemetry' ? 1 : 0, r.occurredAt, now, r.body);
-            if (info.changes === 0) {
-              dups++;
-              return { seq: undefined, duplicate: true };
-            }
-            const seq = Number(info.lastInsertRowid);
-            for (const s of this.sinksFor(r.type)) {
-              this.st.insOutbox.run(s.id, seq, r.orderingKey);
-              woken.add(s);
-            }
-            return { seq, duplicate: false };
+        const seqs = this.writer.write(ok.flatMap((p) => p.records), now, (t) => this.sinksFor(t), woken);
+        const dups = seqs.filter((s) => s === undefined).length;
+        if (dups > 0) this.st.bump.run('duplicates', dups);
+        let at = 0;
+        return ok.map((p) =>
+          p.records.map((): AppendResult => {
+            const seq = seqs[at++];
+            return seq === undefined ? { seq, duplicate: true } : { seq, duplicate: false };
           }),
         );
-        if (dups > 0) this.st.bump.run('duplicates', dups);
-        return out;
       })();
     } catch (err) {
       for (const p of ok) p.reject(err as Error);
