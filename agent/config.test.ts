@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, configJsonSchema, parseConfig } from './config.ts';
 
 const good = {
@@ -38,4 +40,11 @@ test('config errors name the file, the JSON path and the reason', () => {
 test('the JSON Schema export describes the sinks of every adapter', () => {
   const s = configJsonSchema() as { properties: { sinks: { additionalProperties: { anyOf: { properties: { type: unknown } }[] } } } };
   assert.ok(s.properties.sinks.additionalProperties.anyOf.some((v) => JSON.stringify(v.properties.type).includes('memory')));
+});
+
+test('the example config in docs/ is valid and is the one shown in docs/configuration.md', () => {
+  const dir = join(import.meta.dirname, '../docs');
+  const text = readFileSync(join(dir, 'examples/plantsync.json'), 'utf8');
+  assert.doesNotThrow(() => parseConfig(text, 'docs/examples/plantsync.json'));
+  assert.ok(readFileSync(join(dir, 'configuration.md'), 'utf8').includes(text.trim()));
 });
