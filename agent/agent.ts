@@ -38,6 +38,7 @@ export class Agent {
   private readonly log: Logger;
   private pruneTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private starting: Promise<void> | undefined;
   readonly ingestStats = { accepted: 0, duplicates: 0, rejected: 0 };
 
   constructor(opts: AgentOptions) {
@@ -49,7 +50,12 @@ export class Agent {
     return this.opts.config;
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
     const cfg = this.opts.config;
     const spoolLog = this.opts.log.child({ component: 'spool' });
     this.spool = Spool.open({
@@ -147,6 +153,7 @@ export class Agent {
   async stop(deadlineMs = 10_000): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    await this.starting?.catch(() => {}); // a stop during start-up waits for it, then undoes it
     clearInterval(this.pruneTimer);
     await Promise.all([...this.dispatchers.values()].map((d) => d.stop(deadlineMs)));
     for (const s of this.sinks.values()) await s.close().catch((err: unknown) => this.log.warn({ err }, 'sink close failed'));

@@ -22,8 +22,10 @@ export function register(program: Command): void {
         return;
       }
       const agent = new Agent({ config: loaded.config, configVersion: loaded.version, log });
+      // Handlers go in before start: a SIGTERM during start-up still stops the agent gracefully.
+      const stopped = stopOnSignal(agent, Number(o.shutdownDeadline));
       await agent.start();
-      await stopOnSignal(agent, Number(o.shutdownDeadline));
+      await stopped;
     });
 }
 
