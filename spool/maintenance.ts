@@ -17,6 +17,7 @@ const PRUNE_CHUNK = 2000;
 
 export class Maintenance {
   private warned = false;
+  private full = false;
   private readonly st;
   private readonly db: Db;
   private readonly sinks: Map<string, SinkState>;
@@ -79,12 +80,19 @@ export class Maintenance {
       if (!this.warned) this.opts.notice({ kind: 'capacity-warning', usedBytes: used, capBytes: cap });
       this.warned = true;
     } else this.warned = false;
-    if (used < cap) return groups.map(() => true);
+    if (used < cap) return this.admitAll(groups);
     const incoming = groups.reduce((n, g) => n + g.length, 0);
     if (this.dropOldestTelemetry(Math.max(32, incoming * 2)) > 0) used = this.usedBytes();
-    if (used < cap) return groups.map(() => true);
-    this.opts.notice({ kind: 'backpressure', usedBytes: used, capBytes: cap });
+    if (used < cap) return this.admitAll(groups);
+    // Reported when it starts, not on every refused append: sources retry often while the spool is full.
+    if (!this.full) this.opts.notice({ kind: 'backpressure', usedBytes: used, capBytes: cap });
+    this.full = true;
     return groups.map(() => false);
+  }
+
+  private admitAll(groups: SpoolRecord[][]): boolean[] {
+    this.full = false;
+    return groups.map(() => true);
   }
 
   /** Deletes up to n of the oldest telemetry events that no sink has in flight. Returns how many went. */

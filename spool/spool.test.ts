@@ -33,6 +33,22 @@ test('appends in the same turn share one group commit and resolve with their own
   assert.deepEqual(b.map((r) => r.duplicate), [true, false]);
 });
 
+test('appends within the commit window share one transaction; without a window they go at once', async (t) => {
+  const windowed = open(tempDir(t), { commitWindowMs: 50 });
+  t.after(() => windowed.close());
+  const first = windowed.append([record(1)]);
+  await new Promise((r) => setTimeout(r, 10));
+  await Promise.all([first, windowed.append([record(2)])]);
+  const at = windowed.db.prepare('SELECT DISTINCT appended_at FROM events').pluck().all();
+  assert.equal(at.length, 1, 'one commit for both');
+  const immediate = open(tempDir(t));
+  t.after(() => immediate.close());
+  await immediate.append([record(1)]);
+  await new Promise((r) => setTimeout(r, 10));
+  await immediate.append([record(2)]);
+  assert.equal(immediate.db.prepare('SELECT count(DISTINCT appended_at) FROM events').pluck().get(), 2);
+});
+
 test('large appends keep record order and spot duplicates inside the same call and against stored events', async (t) => {
   const s = open(tempDir(t));
   t.after(() => s.close());
