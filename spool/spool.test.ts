@@ -220,7 +220,8 @@ test('at the byte cap telemetry drops oldest first and business appends get back
   assert.ok((s.db.prepare('SELECT count(*) FROM events').pluck().get() as number) < before + 1);
 
   // Fill with business events only: they are never dropped, so appends are refused instead.
-  const s2 = open(tempDir(t), { capBytes: 1_048_576 });
+  const notices2: SpoolNotice[] = [];
+  const s2 = open(tempDir(t), { capBytes: 1_048_576, onNotice: (n) => notices2.push(n) });
   t.after(() => s2.close());
   let j = 0;
   let refused: unknown;
@@ -234,7 +235,8 @@ test('at the byte cap telemetry drops oldest first and business appends get back
   assert.ok(refused instanceof SpoolFullError);
   const stored = s2.db.prepare('SELECT count(*) FROM events').pluck().get() as number;
   assert.equal(stored, j - 50, 'every business event accepted before the cap is still there');
-  // Delivering and pruning makes room again.
+  await assert.rejects(s2.append([record(++j, 'B0')]), SpoolFullError);
+  assert.equal(notices2.filter((n) => n.kind === 'backpressure').length, 1, 'reported once, not per refused append');
 }
 );
 
