@@ -2,11 +2,13 @@
 // its config schema and source or sink, and list it in agent/registry.ts (docs/ADDING-AN-ADAPTER.md).
 import type { TObject } from 'typebox';
 import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
 import type { Sink } from './sink.ts';
 
 export interface SinkContext {
   log: Logger;
   stateDir: string;
+  metrics: Metrics;
 }
 
 export interface SinkAdapter<C = unknown> {

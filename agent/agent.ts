@@ -10,6 +10,7 @@ import type { AgentConfig } from './config.ts';
 import { Dispatcher, type DispatcherStats } from './dispatcher.ts';
 import { buildEvent, type EventDraft } from './events.ts';
 import type { Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
 import { sinkAdapters } from './registry.ts';
 import type { Sink } from './sink.ts';
 
@@ -40,6 +41,7 @@ export class Agent {
   private stopping = false;
   private starting: Promise<void> | undefined;
   readonly ingestStats = { accepted: 0, duplicates: 0, rejected: 0 };
+  readonly metrics = new Metrics();
 
   constructor(opts: AgentOptions) {
     this.opts = opts;
@@ -69,7 +71,7 @@ export class Agent {
     });
     for (const [name, sc] of Object.entries(cfg.sinks)) {
       const log = this.opts.log.child({ component: 'sink', sink: name });
-      const sink = this.opts.createSink?.(name) ?? sinkAdapters.get(sc.type)!.createSink(name, sc as never, { log, stateDir: cfg.agent.stateDir });
+      const sink = this.opts.createSink?.(name) ?? sinkAdapters.get(sc.type)!.createSink(name, sc as never, { log, stateDir: cfg.agent.stateDir, metrics: this.metrics });
       await sink.open();
       this.sinks.set(name, sink);
       const d = sc.delivery ?? {};
@@ -81,6 +83,7 @@ export class Agent {
           maxEvents: d.maxEvents ?? 500,
           maxBytes: d.maxBytes ?? 1_048_576,
           backoff: { ...defaultBackoff, ...d.backoff, maxRetryAfterMs: d.backoff?.maxRetryAfterMs ?? Infinity },
+          metrics: this.metrics,
         },
         log,
       );

@@ -7,6 +7,7 @@ import type { Spool } from '../spool/spool.ts';
 import type { Claim, Settlement } from '../spool/types.ts';
 import { retryDelay, type BackoffPolicy } from './backoff.ts';
 import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
 import type { Batch, Outcome, Sink } from './sink.ts';
 
 export interface DispatcherOptions {
@@ -16,6 +17,7 @@ export interface DispatcherOptions {
   backoff: BackoffPolicy;
   /** Jitter source; Math.random unless a test pins it. */
   random?: () => number;
+  metrics?: Metrics;
 }
 
 export interface DispatcherStats {
@@ -115,10 +117,15 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
       if (!claim) break;
       const p = this.run(claim);
       this.inflight.set(claim.id, p);
-      this.stats.inFlight = this.inflight.size;
+      this.setInFlight();
     }
     const due = this.spool.nextDueAt(this.sink.name);
     if (due !== undefined) this.armTimer(due);
+  }
+
+  private setInFlight(): void {
+    this.stats.inFlight = this.inflight.size;
+    this.opts.metrics?.gauge('plantsync_sink_in_flight_batches', 'Batches being delivered now', ['sink']).set({ sink: this.sink.name }, this.inflight.size);
   }
 
   private armTimer(at: number): void {
@@ -154,7 +161,7 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
       this.log.error({ err, claim: claim.id }, 'settle failed; the batch stays claimed and is re-sent after restart');
     } finally {
       this.inflight.delete(claim.id);
-      this.stats.inFlight = this.inflight.size;
+      this.setInFlight();
       this.schedulePump();
     }
   }
@@ -182,11 +189,18 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
     const now = Date.now();
     this.stats.batches++;
     const results = o.kind === 'partial' ? o.results : claim.events.map(() => ({ kind: o.kind }));
-    for (const r of results) {
-      if (r.kind === 'delivered') this.stats.delivered++;
-      else if (r.kind === 'retry') this.stats.retried++;
+    const m = this.opts.metrics;
+    const sink = this.sink.name;
+    results.forEach((r, i) => {
+      if (r.kind === 'delivered') {
+        this.stats.delivered++;
+        // From source time to the ERP's acknowledgement: the latency the plant and the objectives care about.
+        const e = claim.events[i]!;
+        m?.histogram('plantsync_event_latency_seconds', 'Source time (occurredAt) to sink acknowledgement', ['sink', 'type']).observe({ sink, type: e.type }, Math.max(0, now - e.occurredAt) / 1000);
+      } else if (r.kind === 'retry') this.stats.retried++;
       else this.stats.rejected++;
-    }
+      m?.counter('plantsync_sink_events_total', 'Events by delivery result', ['sink', 'result']).inc({ sink, result: r.kind === 'retry' ? 'retried' : r.kind });
+    });
     const delayMs = s.kind === 'retry' || s.kind === 'partial' ? s.delayMs : undefined;
     const fields = { claim: claim.id, batchKey: claim.batchKey, events: n, attempt: claim.attempts + 1, outcome: o.kind, delayMs };
     if (o.kind === 'delivered') {

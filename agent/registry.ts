@@ -1,7 +1,8 @@
 // The static list of adapters this build knows. Config validation and `config schema` are derived from it.
 import type { SinkAdapter } from './adapter.ts';
 import { memoryAdapter } from '../adapters/memory/index.ts';
+import { erpHttpAdapter } from '../adapters/erp-http/index.ts';
 
 export const sinkAdapters: ReadonlyMap<string, SinkAdapter<never>> = new Map(
-  [memoryAdapter as SinkAdapter<never>].map((a) => [a.type, a]),
+  [memoryAdapter as SinkAdapter<never>, erpHttpAdapter as SinkAdapter<never>].map((a) => [a.type, a]),
 );

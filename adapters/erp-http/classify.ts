@@ -1,0 +1,55 @@
+// The one place where the ERP's answers become outcomes (issue: "classification lives in one place per sink").
+//   2xx                               delivered
+//   a duplicate answer                delivered (409 by default, or a configured body text)
+//   408 425 429 500 502 503 504       retry (Retry-After honoured, seconds or HTTP date)
+//   connection errors, timeouts       retry
+//   any other status                  rejected, with the status and a bounded excerpt of the body
+// Per-item results in a batch answer go through the same table.
+
+export type Verdict =
+  | { kind: 'delivered'; duplicate: boolean }
+  | { kind: 'retry'; retryAfterMs?: number | undefined; overload: boolean; error: string }
+  | { kind: 'rejected'; status: number; reason: string };
+
+const RETRY = new Set([408, 425, 429, 500, 502, 503, 504]);
+/** Statuses that say "too much": they shrink the adaptive concurrency. */
+const OVERLOAD = new Set([429, 503]);
+export const EXCERPT_BYTES = 512;
+
+export interface ClassifyOptions {
+  duplicateStatus: number[];
+  duplicateBodyMatch?: string | undefined;
+}
+
+export function classifyStatus(status: number, body: string, retryAfter: string | undefined, o: ClassifyOptions, now = Date.now()): Verdict {
+  if (status >= 200 && status < 300) return { kind: 'delivered', duplicate: false };
+  if (o.duplicateStatus.includes(status) || (o.duplicateBodyMatch && status >= 400 && status < 500 && body.includes(o.duplicateBodyMatch))) {
+    return { kind: 'delivered', duplicate: true };
+  }
+  if (RETRY.has(status)) {
+    return { kind: 'retry', retryAfterMs: parseRetryAfter(retryAfter, now), overload: OVERLOAD.has(status), error: `HTTP ${status}: ${excerpt(body)}` };
+  }
+  return { kind: 'rejected', status, reason: `HTTP ${status}: ${excerpt(body)}` };
+}
+
+/** Network-level failures: nothing (or nothing complete) came back. Always retried; the ERP may be restarting. */
+export function classifyError(err: unknown): Verdict {
+  const e = err as { code?: string; name?: string; message?: string };
+  const what = e.code ?? e.name ?? 'error';
+  const timeout = /TIMEOUT|Timeout|AbortError/.test(what) || /timeout/i.test(e.message ?? '');
+  return { kind: 'retry', overload: timeout, error: `${what}: ${excerpt(e.message ?? String(err))}` };
+}
+
+/** Retry-After as delta-seconds or an HTTP date, in ms; undefined when absent or unreadable. No cap here. */
+export function parseRetryAfter(v: string | undefined, now = Date.now()): number | undefined {
+  if (!v) return undefined;
+  const t = v.trim();
+  if (/^\d+$/.test(t)) return Number(t) * 1000;
+  const at = Date.parse(t);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+export function excerpt(s: string): string {
+  const clean = s.replace(/\s+/g, ' ').trim();
+  return clean.length > EXCERPT_BYTES ? `${clean.slice(0, EXCERPT_BYTES)}... (${clean.length} chars)` : clean;
+}

@@ -1,0 +1,86 @@
+// Config schema of the ERP HTTP sink.
+import Type, { type Static } from 'typebox';
+
+const Secret = Type.String({ minLength: 1, description: 'A value, or ${env:NAME} / ${file:PATH} (resolved when the sink starts; never logged)' });
+
+const Auth = Type.Union([
+  Type.Object({ type: Type.Literal('none') }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('bearer'), token: Secret }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('basic'), user: Type.String({ minLength: 1 }), password: Secret }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('apiKey'), header: Type.String({ minLength: 1 }), value: Secret }, { additionalProperties: false }),
+  Type.Object(
+    {
+      type: Type.Literal('oauth2'),
+      tokenUrl: Type.String({ minLength: 1 }),
+      clientId: Type.String({ minLength: 1 }),
+      clientSecret: Secret,
+      scope: Type.Optional(Type.String()),
+      audience: Type.Optional(Type.String()),
+      refreshBeforeSec: Type.Optional(Type.Integer({ minimum: 0, default: 60, description: 'Refresh the token this long before it expires' })),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
+const Route = Type.Object(
+  {
+    method: Type.Optional(Type.Union(['POST', 'PUT', 'PATCH'].map((m) => Type.Literal(m)), { default: 'POST' })),
+    url: Type.String({ minLength: 1, description: 'URL or path (joined to `url`), with {{field}} placeholders' }),
+    body: Type.Record(Type.String(), Type.Unknown(), { description: 'JSON body template: "{{payload.order}}" keeps the value\'s type; "{{x | string}}" converts' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ErpHttpSinkConfig = Type.Object(
+  {
+    type: Type.Literal('erp-http'),
+    url: Type.String({ minLength: 1, description: 'Batch endpoint (mode batch), or the base URL for route paths' }),
+    mode: Type.Optional(Type.Union([Type.Literal('batch'), Type.Literal('routes')], { default: 'batch' })),
+    routes: Type.Optional(Type.Record(Type.String(), Route, { description: 'Per event type (mode routes)' })),
+    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+    auth: Type.Optional(Auth),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          ca: Type.Optional(Type.String({ description: 'PEM file of the CA bundle to trust' })),
+          cert: Type.Optional(Type.String({ description: 'PEM file of the client certificate (mutual TLS)' })),
+          key: Type.Optional(Type.String({ description: 'PEM file of the client key' })),
+          passphrase: Type.Optional(Secret),
+          rejectUnauthorized: Type.Optional(Type.Boolean({ default: true })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 100, default: 30_000, description: 'Whole request, headers and body' })),
+    connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, default: 10_000 })),
+    connections: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, default: 8, description: 'Keep-alive connections to the ERP' })),
+    maxResponseBytes: Type.Optional(Type.Integer({ minimum: 1024, default: 1_048_576 })),
+    response: Type.Optional(
+      Type.Object(
+        {
+          itemsPath: Type.Optional(Type.String({ description: 'Array of per-event results in the answer, in request order (e.g. "results")' })),
+          itemStatusPath: Type.Optional(Type.String({ description: 'HTTP-like status per item (e.g. "status")' })),
+          itemErrorPath: Type.Optional(Type.String({ description: 'Error text per item; present means rejected unless the status says otherwise' })),
+          receiptPath: Type.Optional(Type.String({ description: 'ERP document number: per item with itemsPath, else in the whole answer (e.g. "d.ConfirmationGroup")' })),
+          duplicateStatus: Type.Optional(Type.Array(Type.Integer(), { default: [409] })),
+          duplicateBodyMatch: Type.Optional(Type.String({ description: 'Text in a 4xx answer meaning "already posted": counted as delivered' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    protect: Type.Optional(
+      Type.Object(
+        {
+          maxRequestsPerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          breakerFailures: Type.Optional(Type.Integer({ minimum: 1, default: 5, description: 'Consecutive failed requests that open the breaker' })),
+          breakerOpenMs: Type.Optional(Type.Integer({ minimum: 10, default: 5_000, description: 'First open period; doubles while probes fail' })),
+          breakerMaxOpenMs: Type.Optional(Type.Integer({ minimum: 10, default: 120_000 })),
+          adaptiveConcurrency: Type.Optional(Type.Boolean({ default: true, description: 'AIMD: halve concurrency on 429/503/timeouts, grow it back by one per round' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ErpHttpSinkConfig = Static<typeof ErpHttpSinkConfig>;

@@ -1,0 +1,296 @@
+// The reference ERP receiver (`plantsync erp-sim`; also used by tests, benchmarks and the demo). It stands in for
+// an ERP's HTTP API: it accepts the batch shape and single-event (templated) posts, de-duplicates by idempotency key
+// and answers a duplicate as a real ERP would (per item: status 409 with the original document number; a single
+// post: HTTP 409), checks per-key order, issues document numbers, and injects faults on command or on a schedule.
+// Its counters are readable over HTTP (GET /_sim/counters), so any test can assert "exactly once, in order".
+import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttps } from 'node:https';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+
+export type SimFault =
+  | { mode: 'down' } // connections are reset
+  | { mode: 'status'; status: number; retryAfter?: string; body?: string }
+  | { mode: 'slow'; latencyMs: number }
+  | { mode: 'garbage' }; // 200 with a body that is not JSON
+
+export interface ScheduledFault {
+  atMs: number;
+  forMs: number;
+  fault: SimFault;
+}
+
+export interface ErpSimOptions {
+  host?: string;
+  port?: number;
+  tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer; requestCert?: boolean };
+  /** When set, every post needs a bearer token from POST /oauth/token (client credentials). */
+  oauth?: { clientId: string; clientSecret: string; ttlSec: number };
+  /** Static credentials accepted instead: a bearer token, basic user:password, or an API key header. */
+  bearer?: string;
+  basic?: { user: string; password: string };
+  apiKey?: { header: string; value: string };
+  schedule?: ScheduledFault[];
+  /** Largest request body accepted (413 beyond). */
+  maxBodyBytes?: number;
+}
+
+export interface SimCounters {
+  requests: number;
+  batches: number;
+  received: number;
+  accepted: number;
+  duplicates: number;
+  outOfOrder: number;
+  rejected: number;
+  faults: number;
+  unauthorized: number;
+  tokensIssued: number;
+}
+
+interface Item {
+  idempotencyKey: string;
+  orderingKey: string;
+  sequence: number | undefined;
+  type: string;
+}
+
+interface ItemResult {
+  idempotencyKey: string;
+  status: number;
+  documentNumber?: string;
+  error?: string;
+}
+
+export class ErpSim {
+  readonly counters: SimCounters = { requests: 0, batches: 0, received: 0, accepted: 0, duplicates: 0, outOfOrder: 0, rejected: 0, faults: 0, unauthorized: 0, tokensIssued: 0 };
+  /** Accepted events in arrival order. */
+  readonly booked: { idempotencyKey: string; orderingKey: string; sequence: number | undefined; documentNumber: string; at: number }[] = [];
+  /** Arrival time of every request, for pacing assertions. */
+  readonly requestTimes: number[] = [];
+  private readonly docs = new Map<string, string>();
+  private readonly lastSeq = new Map<string, number>();
+  private readonly rejections = new Map<string, { status: number; reason: string }>();
+  private readonly tokens = new Map<string, number>();
+  private readonly transient = new Map<string, { times: number; status: number }>();
+  private fault: SimFault | undefined;
+  private faultUntil = Infinity;
+  private nextDoc = 4_900_000_000;
+  private server: Server | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly opts: ErpSimOptions;
+
+  constructor(opts: ErpSimOptions = {}) {
+    this.opts = opts;
+  }
+
+  async start(): Promise<string> {
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    const t = this.opts.tls;
+    this.server = t ? createHttps({ key: t.key, cert: t.cert, ca: t.ca, requestCert: t.requestCert, rejectUnauthorized: t.requestCert ?? false }, handler) : createHttp(handler);
+    this.server.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve) => this.server!.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', resolve));
+    for (const s of this.opts.schedule ?? []) {
+      this.timers.push(setTimeout(() => this.setFault(s.fault, s.forMs), s.atMs));
+    }
+    return this.url;
+  }
+
+  get url(): string {
+    const a = this.server!.address() as AddressInfo;
+    return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${a.port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server!.close(r));
+  }
+
+  /** Injects a fault for `forMs` (default: until cleared with setFault(undefined)). */
+  setFault(fault: SimFault | undefined, forMs = Infinity): void {
+    this.fault = fault;
+    this.faultUntil = Date.now() + forMs;
+  }
+
+  /** Rejects this event (by idempotency key) whenever it comes: a partial result inside a batch. */
+  reject(idempotencyKey: string, status = 422, reason = 'rejected by erp-sim'): void {
+    this.rejections.set(idempotencyKey, { status, reason });
+  }
+
+  /** Answers this event with a transient per-item failure (default 503) the next `times` times it comes. */
+  failItem(idempotencyKey: string, times: number, status = 503): void {
+    this.transient.set(idempotencyKey, { times, status });
+  }
+
+  revokeTokens(): void {
+    this.tokens.clear();
+  }
+
+  private activeFault(): SimFault | undefined {
+    if (this.fault && Date.now() >= this.faultUntil) this.fault = undefined;
+    return this.fault;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    if (url.pathname.startsWith('/_sim/')) return this.control(url.pathname, req, res);
+    this.counters.requests++;
+    this.requestTimes.push(Date.now());
+    const fault = this.activeFault();
+    if (fault?.mode === 'down') {
+      this.counters.faults++;
+      req.socket.destroy();
+      return;
+    }
+    let body: string;
+    try {
+      body = await readBody(req, this.opts.maxBodyBytes ?? 64 * 1024 * 1024);
+    } catch {
+      return send(res, 413, { error: 'request body too large' });
+    }
+    if (url.pathname === '/oauth/token') return this.token(body, res);
+    if (!this.authorized(req)) {
+      this.counters.unauthorized++;
+      return send(res, 401, { error: 'invalid or expired token' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
+    }
+    if (fault?.mode === 'slow') await new Promise((r) => setTimeout(r, fault.latencyMs));
+    if (fault?.mode === 'status') {
+      this.counters.faults++;
+      res.writeHead(fault.status, { 'content-type': 'application/json', ...(fault.retryAfter && { 'retry-after': fault.retryAfter }) });
+      res.end(fault.body ?? JSON.stringify({ error: `erp-sim fault ${fault.status}` }));
+      return;
+    }
+    if (fault?.mode === 'garbage') {
+      this.counters.faults++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('<html>proxy error</html>');
+      return;
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(body);
+    } catch {
+      return send(res, 400, { error: 'body is not JSON' });
+    }
+    const events = (doc as { events?: unknown }).events;
+    if (Array.isArray(events)) {
+      this.counters.batches++;
+      const results = events.map((e) => this.book(itemOf(e)));
+      return send(res, 200, { results });
+    }
+    // A single templated post: identity and order come from the headers every plantsync request carries.
+    const item: Item = {
+      idempotencyKey: header(req, 'idempotency-key') ?? '',
+      orderingKey: header(req, 'x-plantsync-ordering-key') ?? '',
+      sequence: Number(header(req, 'x-plantsync-sequence')) || undefined,
+      type: header(req, 'x-plantsync-event-type') ?? '',
+    };
+    if (!item.idempotencyKey) return send(res, 400, { error: 'Idempotency-Key header missing' });
+    const r = this.book(item);
+    send(res, r.status, r.status >= 400 && r.status !== 409 ? { error: r.error } : { documentNumber: r.documentNumber, ...(r.status === 409 && { error: 'duplicate' }) });
+  }
+
+  private book(item: Item): ItemResult {
+    this.counters.received++;
+    const known = this.docs.get(item.idempotencyKey);
+    if (known) {
+      this.counters.duplicates++;
+      return { idempotencyKey: item.idempotencyKey, status: 409, documentNumber: known, error: 'duplicate' };
+    }
+    const tr = this.transient.get(item.idempotencyKey);
+    if (tr && tr.times > 0) {
+      tr.times--;
+      this.counters.faults++;
+      return { idempotencyKey: item.idempotencyKey, status: tr.status, error: 'temporarily locked' };
+    }
+    const rej = this.rejections.get(item.idempotencyKey);
+    if (rej) {
+      this.counters.rejected++;
+      return { idempotencyKey: item.idempotencyKey, status: rej.status, error: rej.reason };
+    }
+    if (item.sequence !== undefined) {
+      const last = this.lastSeq.get(item.orderingKey);
+      if (last !== undefined && item.sequence < last) this.counters.outOfOrder++;
+      this.lastSeq.set(item.orderingKey, item.sequence);
+    }
+    const documentNumber = String(this.nextDoc++);
+    this.docs.set(item.idempotencyKey, documentNumber);
+    this.counters.accepted++;
+    this.booked.push({ idempotencyKey: item.idempotencyKey, orderingKey: item.orderingKey, sequence: item.sequence, documentNumber, at: Date.now() });
+    return { idempotencyKey: item.idempotencyKey, status: 201, documentNumber };
+  }
+
+  private token(body: string, res: ServerResponse): void {
+    const o = this.opts.oauth;
+    const form = new URLSearchParams(body);
+    if (!o || form.get('grant_type') !== 'client_credentials' || form.get('client_id') !== o.clientId || form.get('client_secret') !== o.clientSecret) {
+      return send(res, 401, { error: 'invalid_client' });
+    }
+    const token = randomBytes(16).toString('hex');
+    this.tokens.set(token, Date.now() + o.ttlSec * 1000);
+    this.counters.tokensIssued++;
+    send(res, 200, { access_token: token, token_type: 'Bearer', expires_in: o.ttlSec });
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    const auth = header(req, 'authorization') ?? '';
+    const { oauth, bearer, basic, apiKey } = this.opts;
+    if (!oauth && !bearer && !basic && !apiKey) return true;
+    if (oauth && auth.startsWith('Bearer ') && (this.tokens.get(auth.slice(7)) ?? 0) > Date.now()) return true;
+    if (bearer && auth === `Bearer ${bearer}`) return true;
+    if (basic && auth === `Basic ${Buffer.from(`${basic.user}:${basic.password}`).toString('base64')}`) return true;
+    if (apiKey && header(req, apiKey.header) === apiKey.value) return true;
+    return false;
+  }
+
+  private async control(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (path === '/_sim/counters') return send(res, 200, this.counters);
+    const body = JSON.parse((await readBody(req, 1024 * 1024)) || '{}') as Record<string, unknown>;
+    if (path === '/_sim/fault') {
+      this.setFault(body.mode ? (body as SimFault) : undefined, typeof body.forMs === 'number' ? body.forMs : Infinity);
+      return send(res, 200, { fault: this.fault ?? null });
+    }
+    if (path === '/_sim/reject' && typeof body.idempotencyKey === 'string') {
+      this.reject(body.idempotencyKey, Number(body.status ?? 422), String(body.reason ?? 'rejected by erp-sim'));
+      return send(res, 200, { ok: true });
+    }
+    if (path === '/_sim/revoke-tokens') {
+      this.revokeTokens();
+      return send(res, 200, { ok: true });
+    }
+    send(res, 404, { error: `unknown control ${path}` });
+  }
+}
+
+function itemOf(e: unknown): Item {
+  const o = (e ?? {}) as Record<string, unknown>;
+  return {
+    idempotencyKey: String(o.idempotencyKey ?? ''),
+    orderingKey: String(o.orderingKey ?? ''),
+    sequence: typeof o.sequence === 'number' ? o.sequence : undefined,
+    type: String(o.type ?? ''),
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) throw new Error('too large');
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,287 @@
+// The ERP HTTP sink: one request per batch (mode batch) or one per event along per-type routes (mode routes),
+// over a keep-alive undici pool, with idempotency keys, auth, TLS, pacing, and every answer classified in
+// classify.ts. It never throws for remote trouble: it returns an outcome for the dispatcher to settle.
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'undici';
+import type { SinkContext } from '../../agent/adapter.ts';
+import type { Logger } from '../../agent/log.ts';
+import type { Metrics } from '../../agent/metrics.ts';
+import { resolveSecret } from '../../agent/secrets.ts';
+import type { Batch, ClaimedEvent, ItemResult, Outcome, Sink } from '../../agent/sink.ts';
+import { createAuth, type Auth } from './auth.ts';
+import { classifyError, classifyStatus, type ClassifyOptions, type Verdict } from './classify.ts';
+import type { ErpHttpSinkConfig } from './config.ts';
+import { compilePath, type Getter } from './json-path.ts';
+import { Pacing } from './pacing.ts';
+import { compileBody, compileString } from './template.ts';
+
+interface Answer {
+  status: number;
+  body: string;
+  retryAfter: string | undefined;
+}
+
+interface CompiledRoute {
+  method: string;
+  url: (e: unknown) => string;
+  body: (e: unknown) => unknown;
+}
+
+const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+export class ErpHttpSink implements Sink {
+  readonly name: string;
+  pacing!: Pacing;
+  private readonly cfg: ErpHttpSinkConfig;
+  private readonly log: Logger;
+  private readonly metrics: Metrics | undefined;
+  private dispatcher!: Agent;
+  private auth!: Auth;
+  private headers: Record<string, string> = {};
+  private readonly routes = new Map<string, CompiledRoute>();
+  private readonly classifyOpts: ClassifyOptions;
+  private readonly items: { list?: Getter; status?: Getter; error?: Getter; receipt?: Getter };
+
+  constructor(name: string, cfg: ErpHttpSinkConfig, ctx: Pick<SinkContext, 'log'> & Partial<SinkContext>) {
+    this.name = name;
+    this.cfg = cfg;
+    this.log = ctx.log;
+    this.metrics = ctx.metrics;
+    const r = cfg.response ?? {};
+    this.classifyOpts = { duplicateStatus: r.duplicateStatus ?? [409], duplicateBodyMatch: r.duplicateBodyMatch };
+    this.items = {
+      ...(r.itemsPath && { list: compilePath(r.itemsPath) }),
+      ...(r.itemStatusPath && { status: compilePath(r.itemStatusPath) }),
+      ...(r.itemErrorPath && { error: compilePath(r.itemErrorPath) }),
+      ...(r.receiptPath && { receipt: compilePath(r.receiptPath) }),
+    };
+  }
+
+  async open(): Promise<void> {
+    const c = this.cfg;
+    const where = `sinks.${this.name}`;
+    const secret = (v: string, path: string) => resolveSecret(v, `${where}.${path}`);
+    const tls = c.tls ?? {};
+    const file = (p: string | undefined) => (p ? readFileSync(p) : undefined);
+    this.dispatcher = new Agent({
+      connections: c.connections ?? 8,
+      keepAliveTimeout: 30_000,
+      connectTimeout: c.connectTimeoutMs ?? 10_000,
+      headersTimeout: c.timeoutMs ?? 30_000,
+      bodyTimeout: c.timeoutMs ?? 30_000,
+      connect: {
+        ca: file(tls.ca),
+        cert: file(tls.cert),
+        key: file(tls.key),
+        ...(tls.passphrase && { passphrase: secret(tls.passphrase, 'tls.passphrase') }),
+        rejectUnauthorized: tls.rejectUnauthorized ?? true,
+      },
+    });
+    const auth = c.auth && Object.fromEntries(Object.entries(c.auth).map(([k, v]) => [k, typeof v === 'string' ? secret(v, `auth.${k}`) : v]));
+    this.auth = createAuth(auth as typeof c.auth, this.dispatcher, c.url);
+    this.headers = Object.fromEntries(Object.entries(c.headers ?? {}).map(([k, v]) => [k.toLowerCase(), secret(v, `headers.${k}`)]));
+    for (const [type, r] of Object.entries(c.routes ?? {})) {
+      this.routes.set(type, {
+        method: r.method ?? 'POST',
+        url: compileString(r.url, `${where}.routes.${type}.url`, encodeURIComponent),
+        body: compileBody(r.body, `${where}.routes.${type}.body`),
+      });
+    }
+    const p = c.protect ?? {};
+    this.pacing = new Pacing({
+      maxConcurrency: c.connections ?? 8,
+      adaptive: p.adaptiveConcurrency ?? true,
+      maxRequestsPerSecond: p.maxRequestsPerSecond,
+      breakerFailures: p.breakerFailures ?? 5,
+      breakerOpenMs: p.breakerOpenMs ?? 5_000,
+      breakerMaxOpenMs: p.breakerMaxOpenMs ?? 120_000,
+    });
+    this.pacing.onStateChange = (s) => {
+      this.metrics?.gauge('plantsync_sink_breaker_state', 'Circuit breaker: 0 closed, 1 half-open, 2 open', ['sink']).set({ sink: this.name }, BREAKER_GAUGE[s]);
+      this.log[s === 'open' ? 'warn' : 'info']({ breaker: s, concurrencyLimit: this.pacing.limit }, `circuit breaker ${s}`);
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher?.close();
+  }
+
+  deliver(batch: Batch, signal: AbortSignal): Promise<Outcome> {
+    return (this.cfg.mode ?? 'batch') === 'batch' ? this.deliverBatch(batch, signal) : this.deliverEach(batch, signal);
+  }
+
+  /** One POST holding every event, under the batch's idempotency key. */
+  private async deliverBatch(batch: Batch, signal: AbortSignal): Promise<Outcome> {
+    // Bodies are already JSON: splice the delivery sequence in rather than parse and re-serialize each event.
+    const body = `{"batchKey":${JSON.stringify(batch.key)},"events":[${batch.events.map((e) => `{"sequence":${e.seq},${e.body.slice(1)}`).join(',')}]}`;
+    const first = batch.events[0]!;
+    const answer = await this.send('POST', this.cfg.url, body, { 'idempotency-key': batch.key, 'x-correlation-id': batch.key, 'x-plantsync-ordering-key': first.orderingKey }, signal);
+    const v = answer.verdict;
+    if (v.kind === 'retry') return { kind: 'retry', error: v.error, retryAfterMs: v.retryAfterMs };
+    if (v.kind === 'rejected') return { kind: 'rejected', status: v.status, reason: v.reason };
+    if (!this.items.list) {
+      const receipt = this.receiptOf(answer.body);
+      return { kind: 'delivered', receipts: batch.events.map(() => receipt) };
+    }
+    return this.itemResults(batch.events, answer.body);
+  }
+
+  /** Per-event results from a batch answer, in request order, classified like HTTP statuses. */
+  private itemResults(events: ClaimedEvent[], body: string): Outcome {
+    let list: unknown;
+    try {
+      list = this.items.list!(JSON.parse(body));
+    } catch {
+      list = undefined;
+    }
+    if (!Array.isArray(list) || list.length !== events.length) {
+      // A 2xx without readable per-item results: safe to send again, the ERP de-duplicates by idempotency key.
+      return { kind: 'retry', error: `answer has no per-event results at '${this.cfg.response?.itemsPath}' for ${events.length} events` };
+    }
+    const results = list.map((item): ItemResult => {
+      const err = this.items.error?.(item);
+      const status = Number(this.items.status?.(item) ?? (err ? 422 : 200));
+      const v = classifyStatus(status, typeof err === 'string' ? err : JSON.stringify(err ?? ''), undefined, this.classifyOpts);
+      if (v.kind === 'delivered') return { kind: 'delivered', receipt: this.str(this.items.receipt?.(item)) };
+      if (v.kind === 'retry') return { kind: 'retry', error: v.error };
+      return { kind: 'rejected', status: v.status, reason: v.reason };
+    });
+    if (results.every((r) => r.kind === 'delivered')) return { kind: 'delivered', receipts: results.map((r) => (r.kind === 'delivered' ? r.receipt : undefined)) };
+    return { kind: 'partial', results };
+  }
+
+  /** One request per event along its type's route; a key stops at its first failure so it stays in order. */
+  private async deliverEach(batch: Batch, signal: AbortSignal): Promise<Outcome> {
+    const results: ItemResult[] = [];
+    const stoppedKeys = new Set<string>();
+    let halt: string | undefined;
+    let retryAfterMs: number | undefined;
+    for (const e of batch.events) {
+      if (halt || stoppedKeys.has(e.orderingKey)) {
+        results.push({ kind: 'retry', error: halt ?? 'an earlier event of this ordering key did not go through' });
+        continue;
+      }
+      const route = this.routes.get(e.type);
+      if (!route) {
+        results.push({ kind: 'rejected', reason: `no route for event type '${e.type}' in sink ${this.name}` });
+        stoppedKeys.add(e.orderingKey);
+        continue;
+      }
+      let url: string;
+      let body: string;
+      try {
+        const event = { ...(JSON.parse(e.body) as object), sequence: e.seq };
+        url = new URL(route.url(event), this.cfg.url).toString();
+        body = JSON.stringify(route.body(event));
+      } catch (err) {
+        results.push({ kind: 'rejected', reason: `template: ${(err as Error).message}` });
+        stoppedKeys.add(e.orderingKey);
+        continue;
+      }
+      const answer = await this.send(route.method, url, body, eventHeaders(e), signal);
+      const v = answer.verdict;
+      if (v.kind === 'delivered') results.push({ kind: 'delivered', receipt: this.receiptOf(answer.body) });
+      else if (v.kind === 'rejected') {
+        results.push({ kind: 'rejected', status: v.status, reason: v.reason });
+        stoppedKeys.add(e.orderingKey);
+      } else {
+        // The ERP is struggling: leave the rest of the batch for the retry instead of pressing on.
+        results.push({ kind: 'retry', error: v.error });
+        halt = v.error;
+        retryAfterMs = v.retryAfterMs;
+      }
+    }
+    if (results.every((r) => r.kind === 'delivered')) return { kind: 'delivered', receipts: results.map((r) => (r.kind === 'delivered' ? r.receipt : undefined)) };
+    if (results.every((r) => r.kind === 'retry')) return { kind: 'retry', error: halt ?? 'retry', retryAfterMs };
+    return { kind: 'partial', results, retryAfterMs };
+  }
+
+  /** Sends one request through pacing and auth (one refresh-and-retry on 401) and classifies the answer. */
+  private async send(method: string, url: string, body: string, extra: Record<string, string>, signal: AbortSignal): Promise<{ verdict: Verdict; body: string }> {
+    for (let attempt = 0; ; attempt++) {
+      let release;
+      try {
+        release = await this.pacing.acquire(signal);
+      } catch (err) {
+        return { verdict: classifyError(err), body: '' };
+      }
+      const started = performance.now();
+      let answer: Answer;
+      try {
+        const auth = await this.auth.headers(signal);
+        const res = await request(url, {
+          method: method as 'POST',
+          dispatcher: this.dispatcher,
+          headers: { 'content-type': 'application/json', accept: 'application/json', ...this.headers, ...auth, ...extra },
+          body,
+          signal: AbortSignal.any([signal, AbortSignal.timeout(this.cfg.timeoutMs ?? 30_000)]),
+        });
+        const text = await readBounded(res.body, this.cfg.maxResponseBytes ?? 1_048_576);
+        const ra = res.headers['retry-after'];
+        answer = { status: res.statusCode, body: text, retryAfter: Array.isArray(ra) ? ra[0] : ra };
+      } catch (err) {
+        const v = classifyError(err);
+        release(v.kind === 'retry' && v.overload ? 'overload' : 'failure');
+        this.count('error', started);
+        return { verdict: v, body: '' };
+      }
+      if (answer.status === 401 && attempt === 0 && this.auth.invalidate()) {
+        release('neutral');
+        continue; // the token expired or was revoked: fetch a fresh one and try once more
+      }
+      const v = classifyStatus(answer.status, answer.body, answer.retryAfter, this.classifyOpts);
+      release(v.kind === 'delivered' ? 'ok' : v.kind === 'rejected' ? 'neutral' : v.overload ? 'overload' : 'failure');
+      this.count(v.kind === 'delivered' ? (v.duplicate ? 'duplicate' : 'delivered') : v.kind, started);
+      return { verdict: v, body: answer.body };
+    }
+  }
+
+  private count(outcome: string, started: number): void {
+    const m = this.metrics;
+    if (!m) return;
+    m.counter('plantsync_sink_requests_total', 'Requests to the sink by outcome', ['sink', 'outcome']).inc({ sink: this.name, outcome });
+    m.histogram('plantsync_sink_request_seconds', 'Request duration', ['sink']).observe({ sink: this.name }, (performance.now() - started) / 1000);
+    m.gauge('plantsync_sink_concurrency_limit', 'Adaptive concurrency limit (AIMD)', ['sink']).set({ sink: this.name }, this.pacing.limit);
+  }
+
+  private receiptOf(body: string): string | undefined {
+    if (!this.items.receipt || this.items.list) return undefined;
+    try {
+      return this.str(this.items.receipt(JSON.parse(body)));
+    } catch {
+      return undefined;
+    }
+  }
+
+  private str(v: unknown): string | undefined {
+    return v === undefined || v === null ? undefined : String(v);
+  }
+}
+
+function eventHeaders(e: ClaimedEvent): Record<string, string> {
+  let correlation = e.idempotencyKey;
+  const m = /"correlationId":"((?:[^"\\]|\\.)*)"/.exec(e.body);
+  if (m) correlation = JSON.parse(`"${m[1]}"`) as string;
+  return {
+    'idempotency-key': e.idempotencyKey,
+    'x-correlation-id': correlation,
+    'x-plantsync-ordering-key': e.orderingKey,
+    'x-plantsync-sequence': String(e.seq),
+    'x-plantsync-event-type': e.type,
+  };
+}
+
+/** Reads at most `limit` bytes of an answer; a hostile or broken ERP cannot make the agent buffer gigabytes. */
+async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of body) {
+    size += c.length;
+    if (size > limit) {
+      body.destroy();
+      return `${Buffer.concat(chunks).toString('utf8')}... (answer cut at ${limit} bytes)`;
+    }
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

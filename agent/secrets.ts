@@ -1,0 +1,25 @@
+// ${env:NAME} and ${file:PATH} references, so secrets live in the environment or in files (credentials
+// directories, mounted secrets), never in the config file itself. Resolved when a component starts.
+import { readFileSync } from 'node:fs';
+
+const REF = /\$\{(env|file):([^}]+)\}/g;
+
+export class SecretError extends Error {
+  override readonly name = 'SecretError';
+}
+
+/** Replaces every reference in a string; throws SecretError naming `where` when one cannot be resolved. */
+export function resolveSecret(value: string, where: string): string {
+  return value.replace(REF, (_, kind: string, ref: string) => {
+    if (kind === 'env') {
+      const v = process.env[ref];
+      if (v === undefined) throw new SecretError(`${where}: environment variable ${ref} is not set`);
+      return v;
+    }
+    try {
+      return readFileSync(ref, 'utf8').trim();
+    } catch (err) {
+      throw new SecretError(`${where}: cannot read secret file ${ref}: ${(err as Error).message}`);
+    }
+  });
+}
