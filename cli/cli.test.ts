@@ -62,3 +62,16 @@ test('run starts on a config, logs JSON lines, and stops cleanly on SIGTERM', as
   const lines = out.trim().split('\n').map((l) => JSON.parse(l));
   assert.ok(lines.some((l) => l.msg === 'agent stopped' && l.component === 'agent'));
 });
+
+test('erp-sim serves the batch endpoint and its counters over HTTP', async (t) => {
+  const p = spawn(process.execPath, [main, 'erp-sim', '--port', '0', '--duration', '20']);
+  t.after(() => p.kill('SIGKILL'));
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await until(() => /listening on (http:\/\/\S+)/.test(out), 'erp-sim up', 20_000);
+  const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
+  const post = await fetch(`${url}/batch`, { method: 'POST', body: JSON.stringify({ events: [{ idempotencyKey: 'k1', orderingKey: 'A', sequence: 1 }] }) });
+  assert.deepEqual(await post.json(), { results: [{ idempotencyKey: 'k1', status: 201, documentNumber: '4900000000' }] });
+  const counters = await (await fetch(`${url}/_sim/counters`)).json();
+  assert.equal(counters.accepted, 1);
+});

@@ -1,6 +1,7 @@
 // `plantsync demo`: the whole path on one machine. A simulated press line produces shop-floor events, the agent
-// spools and delivers them to an in-process ERP stand-in; a few seconds in, the ERP goes down for a while and a
-// batch of machine messages is resent, so retries, the backlog drain and de-duplication show in the progress lines.
+// spools them and the ERP HTTP sink posts them to the reference ERP receiver (erp-sim) over loopback HTTP; a few
+// seconds in, the ERP goes down for a while and machine messages are resent, so retries, the breaker, the paced
+// drain and de-duplication show in the progress lines.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import type { AgentConfig } from '../agent/config.ts';
 import { PressLine } from '../agent/demo/press-line.ts';
 import type { EventDraft } from '../agent/events.ts';
 import { createLogger } from '../agent/log.ts';
-import type { MemorySink } from '../adapters/memory/sink.ts';
+import { ErpSim } from '../adapters/erp-http/erp-sim.ts';
 
 interface DemoOptions {
   duration?: string;
@@ -23,7 +24,7 @@ interface DemoOptions {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('run the agent on a simulated press line and an in-process ERP, printing progress')
+    .description('run the agent on a simulated press line and the reference ERP receiver, printing progress')
     .option('-d, --duration <s>', 'stop after this many seconds (default: until Ctrl-C)')
     .option('-r, --rate <n>', 'machine cycles per second (each yields ~5 events)', '50')
     .option('--state-dir <dir>', 'keep the spool here (default: a temporary folder, removed at exit)')
@@ -34,15 +35,24 @@ export function register(program: Command): void {
 
 async function demo(o: DemoOptions): Promise<void> {
   const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), 'plantsync-demo-'));
+  const erp = new ErpSim();
+  await erp.start();
   const config: AgentConfig = {
     agent: { id: 'demo-gw', plant: '1000', stateDir, label: 'demo' },
-    sinks: { erp: { type: 'memory', latencyMs: 2, delivery: { concurrency: 4, maxEvents: 500 } } },
+    sinks: {
+      erp: {
+        type: 'erp-http',
+        url: `${erp.url}/batch`,
+        response: { itemsPath: 'results', itemStatusPath: 'status', itemErrorPath: 'error', receiptPath: 'documentNumber' },
+        protect: { breakerFailures: 3, breakerOpenMs: 500, breakerMaxOpenMs: 2000 },
+        delivery: { concurrency: 4, maxEvents: 500, backoff: { baseMs: 200, capMs: 2000 } },
+      },
+    },
     routes: [{ sink: 'erp', types: '*', onReject: 'park' }],
   };
   const log = createLogger({ level: process.env.PLANTSYNC_LOG_LEVEL ?? 'warn' });
   const agent = new Agent({ config, configVersion: 'demo', log });
   await agent.start();
-  const erp = (agent.sinks.get('erp') as MemorySink).receiver;
   const line = new PressLine();
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
@@ -51,8 +61,9 @@ async function demo(o: DemoOptions): Promise<void> {
   let last: EventDraft[] = [];
   let stopping = false;
   let outageDone = false;
+  let outageUntil = 0;
 
-  console.log(`plantsync demo: press line -> spool (${join(stateDir, 'spool.db')}) -> in-process ERP; Ctrl-C to stop`);
+  console.log(`plantsync demo: press line -> spool (${join(stateDir, 'spool.db')}) -> ERP HTTP sink -> erp-sim at ${erp.url}; Ctrl-C to stop`);
   const tick = setInterval(() => {
     if (stopping) return;
     const drafts = line.cycle();
@@ -65,8 +76,9 @@ async function demo(o: DemoOptions): Promise<void> {
     agent.ingest(batch).catch((err: unknown) => log.error({ err }, 'ingest failed'));
     if (!outageDone && seconds() >= Number(o.outageAt)) {
       outageDone = true;
-      erp.downFor(Number(o.outageFor) * 1000);
-      console.log(`-- ERP down for ${o.outageFor} s (503): events keep spooling; delivery retries with backoff`);
+      erp.setFault({ mode: 'down' }, Number(o.outageFor) * 1000);
+      outageUntil = Date.now() + Number(o.outageFor) * 1000;
+      console.log(`-- ERP down for ${o.outageFor} s (connections reset): events keep spooling; the breaker opens; the drain is paced`);
     }
   }, 1000 / Number(o.rate));
 
@@ -77,7 +89,7 @@ async function demo(o: DemoOptions): Promise<void> {
       `t=${seconds().toFixed(0).padStart(3)}s  produced ${produced}  spooled ${st.accepted}  duplicates ${st.duplicates}  ` +
         `delivered ${s.delivered}  backlog ${s.pending + s.held}  retries ${s.retried}  ` +
         `| ERP accepted ${erp.counters.accepted}  duplicate posts ${erp.counters.duplicates}  out of order ${erp.counters.outOfOrder}` +
-        (erp.isDown() ? '  [ERP DOWN]' : ''),
+        (Date.now() < outageUntil ? '  [ERP DOWN]' : ''),
     );
   };
   const timer = setInterval(progress, 1000);
@@ -95,6 +107,7 @@ async function demo(o: DemoOptions): Promise<void> {
   clearInterval(timer);
   progress();
   await agent.stop(5000);
+  await erp.close();
   if (!o.stateDir) rmSync(stateDir, { recursive: true, force: true });
 
   const ok = erp.counters.accepted === agent.ingestStats.accepted && erp.counters.outOfOrder === 0;
