@@ -72,6 +72,6 @@ test('erp-sim serves the batch endpoint and its counters over HTTP', async (t) =
   const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
   const post = await fetch(`${url}/batch`, { method: 'POST', body: JSON.stringify({ events: [{ idempotencyKey: 'k1', orderingKey: 'A', sequence: 1 }] }) });
   assert.deepEqual(await post.json(), { results: [{ idempotencyKey: 'k1', status: 201, documentNumber: '4900000000' }] });
-  const counters = await (await fetch(`${url}/_sim/counters`)).json();
+  const counters = (await (await fetch(`${url}/_sim/counters`)).json()) as { accepted: number };
   assert.equal(counters.accepted, 1);
 });

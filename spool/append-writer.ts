@@ -1,28 +1,17 @@
-// The append hot path: inserts events and their per-sink outbox rows with multi-row INSERT statements. One
-// statement per CHUNK rows instead of one per row cuts SQLite's per-statement work and the JS/C crossings: ~35%
-// more durable appends per second here (BENCHMARKS.md). Call inside a transaction.
+// The append hot path: events and their per-sink outbox rows go in with multi-row INSERTs. Call inside a
+// transaction.
 import type { Db } from './open.ts';
+import { MultiInsert } from './multi-insert.ts';
 import type { SinkState } from './sink-state.ts';
 import type { SpoolRecord } from './types.ts';
 
-const CHUNK = 32;
-const EVENT_COLS = '(?, ?, ?, ?, ?, ?, ?)';
-const OUTBOX_COLS = '(?, ?, ?)';
-
 export class AppendWriter {
-  private readonly insEvents;
-  private readonly insEvent;
-  private readonly insOutboxes;
-  private readonly insOutbox;
+  private readonly events: MultiInsert;
+  private readonly outbox: MultiInsert;
 
   constructor(db: Db) {
-    const events = (n: number) =>
-      db.prepare(`INSERT INTO events(idem, okey, type, prio, occurred_at, appended_at, body)
-        VALUES ${Array(n).fill(EVENT_COLS).join(',')} ON CONFLICT(idem) DO NOTHING RETURNING seq, idem`);
-    this.insEvents = events(CHUNK);
-    this.insEvent = events(1);
-    this.insOutboxes = db.prepare(`INSERT INTO outbox(sink, seq, okey) VALUES ${Array(CHUNK).fill(OUTBOX_COLS).join(',')}`);
-    this.insOutbox = db.prepare(`INSERT INTO outbox(sink, seq, okey) VALUES ${OUTBOX_COLS}`);
+    this.events = new MultiInsert(db, 'INSERT INTO events(idem, okey, type, prio, occurred_at, appended_at, body)', 7, 'ON CONFLICT(idem) DO NOTHING RETURNING seq, idem');
+    this.outbox = new MultiInsert(db, 'INSERT INTO outbox(sink, seq, okey)', 3);
   }
 
   /**
@@ -30,18 +19,10 @@ export class AppendWriter {
    * Rows are inserted in argument order, so seq follows the order of `records`.
    */
   write(records: SpoolRecord[], now: number, sinksFor: (type: string) => SinkState[], woken: Set<SinkState>): (number | undefined)[] {
+    const values: unknown[] = [];
+    for (const r of records) values.push(r.idempotencyKey, r.orderingKey, r.type, r.priority === 'telemetry' ? 1 : 0, r.occurredAt, now, r.body);
     const stored = new Map<string, number>();
-    for (let i = 0; i < records.length; ) {
-      const n = records.length - i >= CHUNK ? CHUNK : 1;
-      const args: unknown[] = [];
-      for (let k = i; k < i + n; k++) {
-        const r = records[k]!;
-        args.push(r.idempotencyKey, r.orderingKey, r.type, r.priority === 'telemetry' ? 1 : 0, r.occurredAt, now, r.body);
-      }
-      const rows = (n === CHUNK ? this.insEvents : this.insEvent).all(...args) as { seq: number; idem: string }[];
-      for (const row of rows) stored.set(row.idem, row.seq);
-      i += n;
-    }
+    for (const row of this.events.returning<{ seq: number; idem: string }>(values)) stored.set(row.idem, row.seq);
     const seqs: (number | undefined)[] = [];
     const outbox: unknown[] = [];
     for (const r of records) {
@@ -54,10 +35,7 @@ export class AppendWriter {
         woken.add(s);
       }
     }
-    const rowsOf = 3;
-    let at = 0;
-    for (; at + CHUNK * rowsOf <= outbox.length; at += CHUNK * rowsOf) this.insOutboxes.run(...outbox.slice(at, at + CHUNK * rowsOf));
-    for (; at < outbox.length; at += rowsOf) this.insOutbox.run(...outbox.slice(at, at + rowsOf));
+    this.outbox.run(outbox);
     return seqs;
   }
 }

@@ -5,7 +5,13 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './open.ts';
 import { SinkState, type ClaimState } from './sink-state.ts';
+import { MultiInsert } from './multi-insert.ts';
 import type { Claim, ClaimedEvent, ItemResult, Settlement } from './types.ts';
+
+interface OutboxRow {
+  seq: number;
+  okey: string;
+}
 
 interface ScanRow {
   seq: number;
@@ -29,16 +35,20 @@ const SCAN_PAGE = 512;
 export class Delivery {
   private readonly st;
   private readonly deps: DeliveryDeps;
+  private readonly receipts: MultiInsert;
 
   constructor(deps: DeliveryDeps) {
     this.deps = deps;
     const db = deps.db;
+    this.receipts = new MultiInsert(db, 'INSERT OR REPLACE INTO receipts(sink, seq, receipt, at)', 4);
     this.st = {
-      scan: db.prepare(`SELECT o.seq, o.okey, e.idem, e.type, e.occurred_at, e.body FROM outbox o
-        JOIN events e ON e.seq = o.seq WHERE o.sink = ? AND o.seq > ? ORDER BY o.seq LIMIT ?`),
+      // The scan reads only the outbox (seq, key): rows of busy keys are skipped without touching their events.
+      scan: db.prepare('SELECT seq, okey FROM outbox WHERE sink = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      loadRange: db.prepare('SELECT seq, okey, idem, type, occurred_at, body FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq'),
       loadClaimed: db.prepare(`SELECT e.seq, e.okey, e.idem, e.type, e.occurred_at, e.body FROM json_each(?) j
         JOIN events e ON e.seq = j.value ORDER BY j.key`),
       delOutbox: db.prepare('DELETE FROM outbox WHERE sink = ? AND seq = ?'),
+      delOutboxMany: db.prepare('DELETE FROM outbox WHERE sink = ? AND seq IN (SELECT value FROM json_each(?))'),
       insHeld: db.prepare('INSERT OR IGNORE INTO held(sink, okey, seq) VALUES (?, ?, ?)'),
       insClaim: db.prepare(`INSERT INTO claims(sink, seqs, keys, batch_key, attempts, not_before, created_at)
         VALUES (?, ?, ?, ?, 0, 0, ?)`),
@@ -47,7 +57,6 @@ export class Delivery {
       retryClaim: db.prepare('UPDATE claims SET attempts = ?, not_before = ?, last_error = ? WHERE id = ?'),
       rewriteClaim: db.prepare(`UPDATE claims SET seqs = ?, keys = ?, batch_key = ?, attempts = ?, not_before = ?,
         last_error = ? WHERE id = ?`),
-      insReceipt: db.prepare('INSERT OR REPLACE INTO receipts(sink, seq, receipt, at) VALUES (?, ?, ?, ?)'),
       insDead: db.prepare(`INSERT OR REPLACE INTO dead(sink, seq, okey, parks, status, reason, attempts, at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       releaseHeld: db.prepare('INSERT OR IGNORE INTO outbox(sink, seq, okey) SELECT sink, seq, okey FROM held WHERE sink = ? AND okey = ?'),
@@ -64,18 +73,18 @@ export class Delivery {
     if (due) {
       due.handedOut = true;
       if (due.attempts > 0 || due.notBefore === 0) s.redeliveries++;
-      const rows = this.st.loadClaimed.all(JSON.stringify(due.seqs)) as ScanRow[];
+      const rows = this.load(due.seqs);
       return toClaim(s.name, due, rows);
     }
-    const taken: ScanRow[] = [];
-    const toHold: ScanRow[] = [];
+    if (s.nothingClaimable) return undefined;
+    const picked: OutboxRow[] = [];
+    const toHold: OutboxRow[] = [];
     const keysInBatch = new Set<string>();
-    let bytes = 0;
     let after = 0;
     let scanned = 0;
-    const scanLimit = maxEvents * 4 + SCAN_PAGE;
+    const scanLimit = maxEvents * 2 + SCAN_PAGE;
     scan: while (scanned < scanLimit) {
-      const rows = this.st.scan.all(s.id, after, SCAN_PAGE) as ScanRow[];
+      const rows = this.st.scan.all(s.id, after, SCAN_PAGE) as OutboxRow[];
       if (rows.length === 0) break;
       for (const r of rows) {
         after = r.seq;
@@ -87,14 +96,24 @@ export class Delivery {
           }
           if (s.isBusy(r.okey)) continue; // its batch is out now: the row stays first in line for the key
         }
-        if (taken.length > 0 && bytes + r.body.length > maxBytes) break scan;
-        taken.push(r);
+        picked.push(r);
         keysInBatch.add(r.okey);
-        bytes += r.body.length;
-        if (taken.length >= maxEvents) break scan;
+        if (picked.length >= maxEvents) break scan;
       }
     }
-    if (taken.length === 0 && toHold.length === 0) return undefined;
+    // Bodies only for what was picked. maxBytes cuts `picked` (in seq order) at the first event that does not fit:
+    // what goes is a prefix, so for every key its earliest events go and the rest stay first in line.
+    const taken: ScanRow[] = [];
+    let bytes = 0;
+    for (const r of this.load(picked.map((p) => p.seq))) {
+      if (taken.length > 0 && bytes + r.body.length > maxBytes) break;
+      taken.push(r);
+      bytes += r.body.length;
+    }
+    if (taken.length === 0 && toHold.length === 0) {
+      s.nothingClaimable = true;
+      return undefined;
+    }
     const c = this.deps.db.transaction(() => {
       for (const r of toHold) {
         this.st.delOutbox.run(s.id, r.seq);
@@ -103,9 +122,9 @@ export class Delivery {
       }
       if (taken.length === 0) return undefined;
       const seqs = taken.map((r) => r.seq);
-      const keys = [...keysInBatch];
+      const keys = [...new Set(taken.map((r) => r.okey))];
       const batchKey = batchKeyOf(taken.map((r) => r.idem));
-      for (const r of taken) this.st.delOutbox.run(s.id, r.seq);
+      this.st.delOutboxMany.run(s.id, JSON.stringify(seqs));
       const id = Number(
         this.st.insClaim.run(s.id, JSON.stringify(seqs), JSON.stringify(keys), batchKey, this.deps.now()).lastInsertRowid,
       );
@@ -117,17 +136,42 @@ export class Delivery {
     return toClaim(s.name, c, taken);
   }
 
+  /** Events by seq, in the given (ascending) order. A dense run is read as one range instead of one lookup each. */
+  private load(seqs: number[]): ScanRow[] {
+    if (seqs.length === 0) return [];
+    const first = seqs[0]!;
+    const last = seqs[seqs.length - 1]!;
+    if (last - first + 1 <= seqs.length * 2) {
+      const want = new Set(seqs);
+      return (this.st.loadRange.all(first, last) as ScanRow[]).filter((r) => want.has(r.seq));
+    }
+    return this.st.loadClaimed.all(JSON.stringify(seqs)) as ScanRow[];
+  }
+
   settle(s: SinkState, claim: Claim, outcome: Settlement): void {
     const c = s.claims.get(claim.id);
     if (!c || !c.handedOut) throw new Error(`settle: claim ${claim.id} of sink ${s.name} is not handed out`);
     const now = this.deps.now();
+    // A settle need not wait for the disk: if power fails before it is flushed, the claim is still in the file and
+    // goes out again as the same batch under the same key, which the ERP recognises. The next FULL commit (an
+    // append or a claim) flushes it anyway, since WAL frames are written in order.
+    const db = this.deps.db;
+    db.pragma('synchronous = NORMAL');
+    try {
+      this.settleTx(s, c, claim, outcome, now);
+    } finally {
+      db.pragma('synchronous = FULL');
+    }
+  }
+
+  private settleTx(s: SinkState, c: ClaimState, claim: Claim, outcome: Settlement, now: number): void {
     this.deps.db.transaction(() => {
       switch (outcome.kind) {
         case 'delivered':
-          this.finish(s, c, claim.events.map((_, i) => ({ kind: 'delivered', receipt: outcome.receipts?.[i] })), 0);
+          this.finish(s, c, claim.events, claim.events.map((_, i) => ({ kind: 'delivered', receipt: outcome.receipts?.[i] })), 0);
           break;
         case 'rejected':
-          this.finish(s, c, claim.events.map(() => ({ kind: 'rejected', status: outcome.status, reason: outcome.reason })), 0);
+          this.finish(s, c, claim.events, claim.events.map(() => ({ kind: 'rejected', status: outcome.status, reason: outcome.reason })), 0);
           break;
         case 'retry':
           c.attempts++;
@@ -140,36 +184,37 @@ export class Delivery {
           if (outcome.results.length !== claim.events.length) {
             throw new Error(`partial outcome has ${outcome.results.length} results for ${claim.events.length} events`);
           }
-          this.finish(s, c, outcome.results, outcome.delayMs);
+          this.finish(s, c, claim.events, outcome.results, outcome.delayMs);
           break;
       }
     })();
   }
 
   /** Applies per-event results; events to retry stay in the claim (re-keyed), the rest leave it. */
-  private finish(s: SinkState, c: ClaimState, results: ItemResult[], delayMs: number): void {
-    const claimRows = this.st.loadClaimed.all(JSON.stringify(c.seqs)) as ScanRow[];
+  private finish(s: SinkState, c: ClaimState, events: ClaimedEvent[], results: ItemResult[], delayMs: number): void {
     const now = this.deps.now();
-    const retry: ScanRow[] = [];
+    const retry: ClaimedEvent[] = [];
+    const receipts: unknown[] = [];
     let lastError = '';
     results.forEach((res, i) => {
-      const r = claimRows[i]!;
+      const e = events[i]!;
       if (res.kind === 'delivered') {
-        if (res.receipt !== undefined) this.st.insReceipt.run(s.id, r.seq, res.receipt, now);
+        if (res.receipt !== undefined) receipts.push(s.id, e.seq, res.receipt, now);
       } else if (res.kind === 'rejected') {
-        const parks = this.deps.onRejectPolicy(s.name, r.type) === 'park';
-        this.st.insDead.run(s.id, r.seq, r.okey, parks ? 1 : 0, res.status ?? null, res.reason.slice(0, 2000), c.attempts + 1, now);
-        if (parks) s.park(r.okey);
+        const parks = this.deps.onRejectPolicy(s.name, e.type) === 'park';
+        this.st.insDead.run(s.id, e.seq, e.orderingKey, parks ? 1 : 0, res.status ?? null, res.reason.slice(0, 2000), c.attempts + 1, now);
+        if (parks) s.park(e.orderingKey);
       } else {
-        retry.push(r);
+        retry.push(e);
         lastError = res.error;
       }
     });
+    this.receipts.run(receipts);
     // A key parked by this outcome keeps its later events behind the dead letter, retries included.
-    const stillRetry = retry.filter((r) => {
-      if (!s.parked.has(r.okey)) return true;
-      this.st.insHeld.run(s.id, r.okey, r.seq);
-      s.heldKeys.add(r.okey);
+    const stillRetry = retry.filter((e) => {
+      if (!s.parked.has(e.orderingKey)) return true;
+      this.st.insHeld.run(s.id, e.orderingKey, e.seq);
+      s.heldKeys.add(e.orderingKey);
       return false;
     });
     for (const k of c.keys) s.busy.delete(k);
@@ -177,16 +222,16 @@ export class Delivery {
       this.st.delClaim.run(c.id);
       s.claims.delete(c.id);
     } else {
-      c.seqs = stillRetry.map((r) => r.seq);
-      c.keys = [...new Set(stillRetry.map((r) => r.okey))];
-      c.batchKey = batchKeyOf(stillRetry.map((r) => r.idem));
+      c.seqs = stillRetry.map((e) => e.seq);
+      c.keys = [...new Set(stillRetry.map((e) => e.orderingKey))];
+      c.batchKey = batchKeyOf(stillRetry.map((e) => e.idempotencyKey));
       c.attempts++;
       c.notBefore = now + delayMs;
       c.handedOut = false;
       this.st.rewriteClaim.run(JSON.stringify(c.seqs), JSON.stringify(c.keys), c.batchKey, c.attempts, c.notBefore, lastError.slice(0, 1000), c.id);
       for (const k of c.keys) s.busy.set(k, c.id);
     }
-    for (const k of new Set(claimRows.map((r) => r.okey))) this.releaseIfFree(s, k);
+    for (const k of new Set(events.map((e) => e.orderingKey))) this.releaseIfFree(s, k);
   }
 
   expedite(s: SinkState): number {

@@ -24,6 +24,11 @@ export class SinkState {
   readonly heldKeys = new Set<string>();
   /** Claims re-sent after a restart or retry: the same batch under the same idempotency key. */
   redeliveries = 0;
+  /**
+   * The last scan found only rows of keys with a batch out. Until the spool wakes this sink (append, settle,
+   * release, replay), another scan would read the same rows for nothing.
+   */
+  nothingClaimable = false;
   readonly id: number;
   readonly name: string;
 

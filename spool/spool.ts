@@ -62,7 +62,7 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
         ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`),
     };
     this.writer = new AppendWriter(db);
-    const wake = (sink: string) => this.emit('work', sink);
+    const wake = (sink: string) => this.wake(this.sinkState(sink));
     this.delivery = new Delivery({ db, now: this.now, onRejectPolicy: (s, t) => this.policy(s, t), wake });
     this.maintenance = new Maintenance(db, this.sinks, {
       capBytes: opts.capBytes ?? 0,
@@ -140,7 +140,7 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
       return;
     }
     ok.forEach((p, i) => p.resolve(results[i]!));
-    for (const s of woken) this.emit('work', s.name);
+    for (const s of woken) this.wake(s);
   }
 
   claim(sink: string, maxEvents: number, maxBytes = Infinity): Claim | undefined {
@@ -149,7 +149,7 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
 
   settle(claim: Claim, outcome: Settlement): void {
     this.delivery.settle(this.sinkState(claim.sink), claim, outcome);
-    if (outcome.kind !== 'retry') this.emit('work', claim.sink);
+    if (outcome.kind !== 'retry') this.wake(this.sinkState(claim.sink));
   }
 
   /** Makes every batch waiting to retry due now (the sink recovered); returns how many. */
@@ -181,6 +181,12 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     this.closed = true;
     markCleanShutdown(this.db);
     this.db.close();
+  }
+
+  /** Something changed for this sink (new events, keys released): claims must look again. */
+  private wake(s: SinkState): void {
+    s.nothingClaimable = false;
+    this.emit('work', s.name);
   }
 
   private sinkState(name: string): SinkState {

@@ -70,3 +70,21 @@ test('mutual TLS: the client certificate is presented and the server is checked 
   assert.ok(out.kind === 'retry' && /certificate/i.test(out.error), out.kind === 'retry' ? out.error : out.kind);
   assert.equal(sim.counters.accepted, 1);
 });
+
+test('SAP Gateway CSRF: a token and session cookie are fetched once, reused, and fetched again when refused', async (t) => {
+  const sim = await startSim(t, { csrf: true, basic: { user: 'PLANTSYNC', password: 'pw' } });
+  const sink = await openSink(t, {
+    url: sim.url,
+    mode: 'routes',
+    auth: { type: 'basic', user: 'PLANTSYNC', password: 'pw' },
+    csrf: { fetchUrl: '/sap/opu/odata/sap/API_PROD_ORDER_CONFIRMATION_2_SRV/' },
+    routes: { 'production.confirmation': { url: '/sap/opu/odata/sap/API_PROD_ORDER_CONFIRMATION_2_SRV/ProdnOrdConf2', body: { OrderID: '{{payload.order}}' } } },
+    response: { receiptPath: 'documentNumber' },
+  });
+  assert.equal((await sink.deliver(batchOf([confirmation(1), confirmation(2)]), never)).kind, 'delivered');
+  assert.equal(sim.counters.csrfRefused, 0);
+  sim.revokeTokens(); // the Gateway session ended
+  assert.equal((await sink.deliver(batchOf([confirmation(3)]), never)).kind, 'delivered');
+  assert.equal(sim.counters.csrfRefused, 1, 'refused once, then fetched a new token');
+  assert.equal(sim.counters.accepted, 3);
+});

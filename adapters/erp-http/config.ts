@@ -38,6 +38,12 @@ export const ErpHttpSinkConfig = Type.Object(
     mode: Type.Optional(Type.Union([Type.Literal('batch'), Type.Literal('routes')], { default: 'batch' })),
     routes: Type.Optional(Type.Record(Type.String(), Route, { description: 'Per event type (mode routes)' })),
     headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+    csrf: Type.Optional(
+      Type.Object(
+        { fetchUrl: Type.String({ minLength: 1, description: 'URL or path fetched with "x-csrf-token: Fetch" (SAP Gateway OData services)' }) },
+        { additionalProperties: false },
+      ),
+    ),
     auth: Type.Optional(Auth),
     tls: Type.Optional(
       Type.Object(

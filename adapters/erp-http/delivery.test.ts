@@ -93,3 +93,32 @@ test('an outage compressed in time: events keep spooling, the breaker protects t
   assert.ok(outageRequests < 40, `few requests hit the ERP while it was down (${outageRequests})`);
   assert.equal(agent.sinkStatus('erp').pending, 0);
 });
+
+test('a Retry-After from the ERP is waited out in full before the batch goes again', async (t) => {
+  const sim = await startSim(t);
+  const { agent } = await agentFor(t, sim, { breakerFailures: 100 });
+  sim.setFault({ mode: 'status', status: 503, retryAfter: '1' }, 200);
+  await agent.ingest([confirmation(1)]);
+  await until(() => sim.counters.accepted === 1, 'booked after the wait', 10_000);
+  const [firstTry, secondTry] = sim.requestTimes;
+  assert.ok(secondTry! - firstTry! >= 990, `waited ${secondTry! - firstTry!} ms of the 1000 asked`);
+});
+
+test('per-sink metrics: requests by outcome, events by result, latency from source time, breaker state', async (t) => {
+  const sim = await startSim(t);
+  const { agent } = await agentFor(t, sim, { breakerFailures: 1, breakerOpenMs: 50 });
+  const drafts = Array.from({ length: 10 }, (_, i) => confirmation(i));
+  sim.reject(batchOf([drafts[9]!]).events[0]!.idempotencyKey, 422, 'bad');
+  sim.setFault({ mode: 'status', status: 503 }, 100);
+  await agent.ingest(drafts);
+  await until(() => sim.counters.accepted === 9, 'nine booked', 10_000);
+  await sleep(50);
+  const m = agent.metrics;
+  assert.equal(await m.value('plantsync_sink_events_total', { sink: 'erp', result: 'delivered' }), 9);
+  assert.equal(await m.value('plantsync_sink_events_total', { sink: 'erp', result: 'rejected' }), 1);
+  assert.ok((await m.value('plantsync_sink_requests_total', { sink: 'erp', outcome: 'retry' })) >= 1);
+  assert.equal(await m.value('plantsync_sink_breaker_state', { sink: 'erp' }), 0);
+  const text = await m.registry.metrics();
+  assert.match(text, /plantsync_event_latency_seconds_count\{sink="erp",type="production.confirmation"\} 9/);
+  assert.match(text, /plantsync_sink_in_flight_batches\{sink="erp"\} 0/);
+});

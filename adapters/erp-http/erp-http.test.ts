@@ -108,3 +108,16 @@ test('routes: a key stops at its first failure so it stays in order, other keys 
   assert.deepEqual(out.kind === 'partial' && out.results.map((r) => r.kind), ['rejected', 'retry', 'delivered']);
   assert.deepEqual(sim.booked.map((x) => x.orderingKey), ['PO3/0010'.replace('PO3', 'B')]);
 });
+
+test('every sample config in the README is a valid erp-http sink', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { parseConfig } = await import('../../agent/config.ts');
+  const md = readFileSync(join(import.meta.dirname, 'README.md'), 'utf8');
+  const samples = [...md.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!));
+  assert.equal(samples.length, 3);
+  for (const [i, erp] of samples.entries()) {
+    const cfg = { agent: { id: 'gw', plant: '1000', stateDir: '/tmp/x' }, sinks: { erp }, routes: [{ sink: 'erp', types: '*' }] };
+    assert.doesNotThrow(() => parseConfig(JSON.stringify(cfg), `README example ${i + 1}`));
+  }
+});

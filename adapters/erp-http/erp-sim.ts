@@ -31,6 +31,8 @@ export interface ErpSimOptions {
   basic?: { user: string; password: string };
   apiKey?: { header: string; value: string };
   schedule?: ScheduledFault[];
+  /** Require SAP Gateway's CSRF protection: a token fetched by GET "x-csrf-token: Fetch", bound to a cookie. */
+  csrf?: boolean;
   /** Largest request body accepted (413 beyond). */
   maxBodyBytes?: number;
 }
@@ -46,6 +48,7 @@ export interface SimCounters {
   faults: number;
   unauthorized: number;
   tokensIssued: number;
+  csrfRefused: number;
 }
 
 interface Item {
@@ -63,7 +66,7 @@ interface ItemResult {
 }
 
 export class ErpSim {
-  readonly counters: SimCounters = { requests: 0, batches: 0, received: 0, accepted: 0, duplicates: 0, outOfOrder: 0, rejected: 0, faults: 0, unauthorized: 0, tokensIssued: 0 };
+  readonly counters: SimCounters = { requests: 0, batches: 0, received: 0, accepted: 0, duplicates: 0, outOfOrder: 0, rejected: 0, faults: 0, unauthorized: 0, tokensIssued: 0, csrfRefused: 0 };
   /** Accepted events in arrival order. */
   readonly booked: { idempotencyKey: string; orderingKey: string; sequence: number | undefined; documentNumber: string; at: number }[] = [];
   /** Arrival time of every request, for pacing assertions. */
@@ -72,6 +75,7 @@ export class ErpSim {
   private readonly lastSeq = new Map<string, number>();
   private readonly rejections = new Map<string, { status: number; reason: string }>();
   private readonly tokens = new Map<string, number>();
+  private readonly csrfTokens = new Map<string, string>();
   private readonly transient = new Map<string, { times: number; status: number }>();
   private fault: SimFault | undefined;
   private faultUntil = Infinity;
@@ -126,6 +130,7 @@ export class ErpSim {
 
   revokeTokens(): void {
     this.tokens.clear();
+    this.csrfTokens.clear();
   }
 
   private activeFault(): SimFault | undefined {
@@ -154,6 +159,19 @@ export class ErpSim {
     if (!this.authorized(req)) {
       this.counters.unauthorized++;
       return send(res, 401, { error: 'invalid or expired token' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
+    }
+    if (this.opts.csrf) {
+      if (req.method === 'GET' && header(req, 'x-csrf-token')?.toLowerCase() === 'fetch') {
+        const session = randomBytes(8).toString('hex');
+        const token = randomBytes(12).toString('base64url');
+        this.csrfTokens.set(session, token);
+        return send(res, 200, {}, { 'x-csrf-token': token, 'set-cookie': `SAP_SESSIONID_SIM=${session}; path=/; HttpOnly` });
+      }
+      const session = /SAP_SESSIONID_SIM=(\w+)/.exec(header(req, 'cookie') ?? '')?.[1];
+      if (!session || this.csrfTokens.get(session) !== header(req, 'x-csrf-token')) {
+        this.counters.csrfRefused++;
+        return send(res, 403, { error: 'CSRF token validation failed' }, { 'x-csrf-token': 'Required' });
+      }
     }
     if (fault?.mode === 'slow') await new Promise((r) => setTimeout(r, fault.latencyMs));
     if (fault?.mode === 'status') {

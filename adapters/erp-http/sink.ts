@@ -19,6 +19,7 @@ interface Answer {
   status: number;
   body: string;
   retryAfter: string | undefined;
+  csrfRequired: boolean;
 }
 
 interface CompiledRoute {
@@ -38,6 +39,7 @@ export class ErpHttpSink implements Sink {
   private dispatcher!: Agent;
   private auth!: Auth;
   private headers: Record<string, string> = {};
+  private csrf: Record<string, string> | undefined;
   private readonly routes = new Map<string, CompiledRoute>();
   private readonly classifyOpts: ClassifyOptions;
   private readonly items: { list?: Getter; status?: Getter; error?: Getter; receipt?: Getter };
@@ -209,16 +211,17 @@ export class ErpHttpSink implements Sink {
       let answer: Answer;
       try {
         const auth = await this.auth.headers(signal);
+        const csrf = this.cfg.csrf ? await this.csrfHeaders(auth, signal) : {};
         const res = await request(url, {
           method: method as 'POST',
           dispatcher: this.dispatcher,
-          headers: { 'content-type': 'application/json', accept: 'application/json', ...this.headers, ...auth, ...extra },
+          headers: { 'content-type': 'application/json', accept: 'application/json', ...this.headers, ...auth, ...csrf, ...extra },
           body,
           signal: AbortSignal.any([signal, AbortSignal.timeout(this.cfg.timeoutMs ?? 30_000)]),
         });
         const text = await readBounded(res.body, this.cfg.maxResponseBytes ?? 1_048_576);
         const ra = res.headers['retry-after'];
-        answer = { status: res.statusCode, body: text, retryAfter: Array.isArray(ra) ? ra[0] : ra };
+        answer = { status: res.statusCode, body: text, retryAfter: Array.isArray(ra) ? ra[0] : ra, csrfRequired: String(res.headers['x-csrf-token'] ?? '').toLowerCase() === 'required' };
       } catch (err) {
         const v = classifyError(err);
         release(v.kind === 'retry' && v.overload ? 'overload' : 'failure');
@@ -229,11 +232,38 @@ export class ErpHttpSink implements Sink {
         release('neutral');
         continue; // the token expired or was revoked: fetch a fresh one and try once more
       }
+      if (answer.status === 403 && answer.csrfRequired && attempt === 0 && this.cfg.csrf) {
+        release('neutral');
+        this.csrf = undefined;
+        continue; // the CSRF token's session ended: fetch a new one and try once more
+      }
       const v = classifyStatus(answer.status, answer.body, answer.retryAfter, this.classifyOpts);
       release(v.kind === 'delivered' ? 'ok' : v.kind === 'rejected' ? 'neutral' : v.overload ? 'overload' : 'failure');
       this.count(v.kind === 'delivered' ? (v.duplicate ? 'duplicate' : 'delivered') : v.kind, started);
       return { verdict: v, body: answer.body };
     }
+  }
+
+  /**
+   * SAP Gateway (OData v2) refuses a POST without a CSRF token bound to a session cookie: fetch both once with a
+   * GET "x-csrf-token: Fetch", reuse them, and fetch again when the ERP answers 403 "x-csrf-token: Required".
+   */
+  private async csrfHeaders(auth: Record<string, string>, signal: AbortSignal): Promise<Record<string, string>> {
+    if (!this.csrf) {
+      const res = await request(new URL(this.cfg.csrf!.fetchUrl, this.cfg.url).toString(), {
+        method: 'GET',
+        dispatcher: this.dispatcher,
+        headers: { ...this.headers, ...auth, 'x-csrf-token': 'Fetch', accept: 'application/json' },
+        signal: AbortSignal.any([signal, AbortSignal.timeout(this.cfg.timeoutMs ?? 30_000)]),
+      });
+      await res.body.dump();
+      const token = res.headers['x-csrf-token'];
+      if (typeof token !== 'string' || !token) throw Object.assign(new Error(`CSRF fetch answered HTTP ${res.statusCode} without a token`), { code: 'CSRF_FETCH' });
+      const setCookie = res.headers['set-cookie'];
+      const cookies = (Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []).map((c) => c.split(';')[0]).join('; ');
+      this.csrf = { 'x-csrf-token': token, ...(cookies && { cookie: cookies }) };
+    }
+    return this.csrf;
   }
 
   private count(outcome: string, started: number): void {

@@ -1,12 +1,21 @@
 // `npm run bench`: every benchmark, one summary line per figure, results as JSON in bench-results/.
-// BENCH_BACKLOG sets the backlog size for the "cost does not grow" figures (default 10,000,000).
+// BENCH_BACKLOG sets the backlog for the spool's "cost does not grow" figures (default 10,000,000);
+// BENCH_ERP_BACKLOG the backlog drained into erp-sim (default 1,000,000). BENCH_ONLY=spool|erp runs one group.
 import { printFigure, writeResults, type Figure } from './report.ts';
 import { spoolBenchmarks } from './spool.bench.ts';
+import { erpBenchmarks } from './erp.bench.ts';
 
-const backlog = Number(process.env.BENCH_BACKLOG ?? 10_000_000);
+const only = process.env.BENCH_ONLY;
+const groups: [string, () => Promise<Figure[]>][] = [
+  ['spool', () => spoolBenchmarks(Number(process.env.BENCH_BACKLOG ?? 10_000_000))],
+  ['erp', () => erpBenchmarks(Number(process.env.BENCH_ERP_BACKLOG ?? 1_000_000))],
+];
 const figures: Figure[] = [];
-for (const f of await spoolBenchmarks(backlog)) {
-  printFigure(f);
-  figures.push(f);
+for (const [name, run] of groups) {
+  if (only && only !== name) continue;
+  for (const f of await run()) {
+    printFigure(f);
+    figures.push(f);
+  }
 }
 console.log(`results: ${writeResults(figures)}`);
