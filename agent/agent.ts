@@ -82,6 +82,7 @@ export class Agent {
           concurrency: d.concurrency ?? 4,
           maxEvents: d.maxEvents ?? 500,
           maxBytes: d.maxBytes ?? 1_048_576,
+          lingerMs: d.lingerMs ?? 0,
           backoff: { ...defaultBackoff, ...d.backoff, maxRetryAfterMs: d.backoff?.maxRetryAfterMs ?? Infinity },
           metrics: this.metrics,
         },

@@ -22,6 +22,7 @@ export const Delivery = Type.Object(
     concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, default: 4, description: 'Batches in flight at once (never two for one ordering key)' })),
     maxEvents: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 500 })),
     maxBytes: Type.Optional(Type.Integer({ minimum: 1024, default: 1_048_576 })),
+    lingerMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000, default: 0, description: 'New events wait up to this long to share a batch' })),
     backoff: Type.Optional(Backoff),
   },
   { additionalProperties: false },

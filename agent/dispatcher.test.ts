@@ -133,3 +133,15 @@ test('a wait the ERP asked for (Retry-After) is honoured even when other batches
   await until(() => sink.receiver.counters.accepted === 1, 'B delivered');
   assert.ok(spool.nextDueAt('erp')! > Date.now() + 55_000, 'A still waits as asked');
 });
+
+test('with a linger time, a trickle of new events goes out together in one batch', async (t) => {
+  const { spool, start } = setup(t);
+  const sink = new MemorySink('erp', { type: 'memory' });
+  start(sink, { lingerMs: 300 });
+  for (let i = 0; i < 3; i++) {
+    await spool.append([record(i, `K${i}`)]);
+    await new Promise((r) => setTimeout(r, 40));
+  }
+  await until(() => sink.receiver.counters.accepted === 3, 'delivered');
+  assert.equal(sink.receiver.counters.batches, 1);
+});

@@ -15,6 +15,11 @@ export interface DispatcherOptions {
   maxEvents: number;
   maxBytes: number;
   backoff: BackoffPolicy;
+  /**
+   * New events wait up to this long for company before a batch is claimed, so a trickle goes out in fewer, fuller
+   * requests. 0 (default): send at once. A backlog never lingers: after each settle the next batch goes at once.
+   */
+  lingerMs?: number;
   /** Jitter source; Math.random unless a test pins it. */
   random?: () => number;
   metrics?: Metrics;
@@ -58,7 +63,10 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
   /** Set while the sink answers whole batches with retryable failures (an outage). */
   private failingSince: number | undefined;
   private readonly onWork = (sink: string) => {
-    if (sink === this.sink.name) this.schedulePump();
+    if (sink !== this.sink.name) return;
+    const linger = this.opts.lingerMs ?? 0;
+    if (linger > 0) this.armTimer(Date.now() + linger);
+    else this.schedulePump();
   };
   private readonly spool: Spool;
   private readonly sink: Sink;
