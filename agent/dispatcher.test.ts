@@ -137,7 +137,7 @@ test('a wait the ERP asked for (Retry-After) is honoured even when other batches
 test('with a linger time, a trickle of new events goes out together in one batch', async (t) => {
   const { spool, start } = setup(t);
   const sink = new MemorySink('erp', { type: 'memory' });
-  start(sink, { lingerMs: 300 });
+  start(sink, { lingerMs: 300, concurrency: 1 });
   for (let i = 0; i < 3; i++) {
     await spool.append([record(i, `K${i}`)]);
     await new Promise((r) => setTimeout(r, 40));

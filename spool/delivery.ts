@@ -68,7 +68,7 @@ export class Delivery {
    * The oldest deliverable events of a sink, at most maxEvents / maxBytes, skipping keys that already have a batch
    * out. A due retry goes first and unchanged. Returns undefined when nothing can go now.
    */
-  claim(s: SinkState, maxEvents: number, maxBytes: number): Claim | undefined {
+  claim(s: SinkState, maxEvents: number, maxBytes: number, spread = 1): Claim | undefined {
     const due = s.dueClaim(this.deps.now());
     if (due) {
       due.handedOut = true;
@@ -77,9 +77,9 @@ export class Delivery {
       return toClaim(s.name, due, rows);
     }
     if (s.nothingClaimable) return undefined;
-    const picked: OutboxRow[] = [];
+    const eligible: OutboxRow[] = [];
     const toHold: OutboxRow[] = [];
-    const keysInBatch = new Set<string>();
+    const keys = new Set<string>(); // eligible keys, oldest first
     let after = 0;
     let scanned = 0;
     const scanLimit = maxEvents * 2 + SCAN_PAGE;
@@ -89,18 +89,28 @@ export class Delivery {
       for (const r of rows) {
         after = r.seq;
         scanned++;
-        if (!keysInBatch.has(r.okey)) {
+        if (!keys.has(r.okey)) {
           if (s.mustHold(r.okey)) {
             toHold.push(r);
             continue;
           }
           if (s.isBusy(r.okey)) continue; // its batch is out now: the row stays first in line for the key
         }
-        picked.push(r);
-        keysInBatch.add(r.okey);
-        if (picked.length >= maxEvents) break scan;
+        eligible.push(r);
+        keys.add(r.okey);
+        // Without spreading, the first maxEvents eligible rows are the batch; spreading needs the whole window.
+        if (spread <= 1 && eligible.length >= maxEvents) break scan;
       }
     }
+    // Spreading: when several more batches may go out at once, this one takes only its share of the waiting keys
+    // (the oldest), so the next claim finds keys of its own instead of every key being busy in one batch.
+    let picked = eligible;
+    const freeSlots = spread - s.handedOutCount();
+    if (freeSlots > 1 && keys.size > 1) {
+      const share = new Set([...keys].slice(0, Math.ceil(keys.size / freeSlots)));
+      picked = eligible.filter((r) => share.has(r.okey));
+    }
+    picked = picked.slice(0, maxEvents);
     // Bodies only for what was picked. maxBytes cuts `picked` (in seq order) at the first event that does not fit:
     // what goes is a prefix, so for every key its earliest events go and the rest stay first in line.
     const taken: ScanRow[] = [];
@@ -132,7 +142,7 @@ export class Delivery {
       s.addClaim(state);
       return state;
     })();
-    if (!c) return this.claim(s, maxEvents, maxBytes); // only moved blocked rows aside: look again
+    if (!c) return this.claim(s, maxEvents, maxBytes, spread); // only moved blocked rows aside: look again
     return toClaim(s.name, c, taken);
   }
 

@@ -136,8 +136,7 @@ export class Maintenance {
   }
 
   stats(s: SinkState): SinkStats {
-    let inFlight = 0;
-    for (const c of s.claims.values()) if (c.handedOut) inFlight++;
+    const inFlight = s.handedOutCount();
     const candidates = [
       this.st.oldestOutbox.get(s.id),
       this.st.oldestHeld.get(s.id),

@@ -90,6 +90,12 @@ export class SinkState {
     else this.parked.delete(key);
   }
 
+  handedOutCount(): number {
+    let n = 0;
+    for (const c of this.claims.values()) if (c.handedOut) n++;
+    return n;
+  }
+
   /** The earliest time a waiting claim becomes due, if any. */
   nextDueAt(): number | undefined {
     let t: number | undefined;

@@ -79,6 +79,18 @@ test('claim hands out the oldest events in append order, one batch per ordering 
   assert.deepEqual(c3.events.map((e) => e.seq), [3]);
 });
 
+test('with spread, a batch takes only its share of the waiting keys so concurrent batches find keys of their own', async (t) => {
+  const s = open(tempDir(t));
+  t.after(() => s.close());
+  await s.append(Array.from({ length: 12 }, (_, i) => record(i, ['A', 'B', 'C', 'D'][i % 4])));
+  const first = s.claim('erp', 100, Infinity, 2)!;
+  assert.deepEqual([...new Set(first.events.map((e) => e.orderingKey))], ['A', 'B']);
+  assert.deepEqual(first.events.map((e) => e.seq), [1, 2, 5, 6, 9, 10], 'each key in order, all of its waiting events');
+  const second = s.claim('erp', 100, Infinity, 2)!;
+  assert.deepEqual([...new Set(second.events.map((e) => e.orderingKey))], ['C', 'D']);
+  assert.equal(s.claim('erp', 100, Infinity, 2), undefined);
+});
+
 test('a key that must retry waits alone: other keys keep flowing, and the retry re-sends the same batch', async (t) => {
   let now = 1_000_000;
   const s = open(tempDir(t), { now: () => now });

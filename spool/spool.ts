@@ -143,8 +143,12 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     for (const s of woken) this.wake(s);
   }
 
-  claim(sink: string, maxEvents: number, maxBytes = Infinity): Claim | undefined {
-    return this.delivery.claim(this.sinkState(sink), maxEvents, maxBytes);
+  /**
+   * Claims the next batch of a sink. `spread`: how many batches the caller may have out at once; a batch then takes
+   * only its share of the waiting ordering keys, so the others are left for concurrent batches.
+   */
+  claim(sink: string, maxEvents: number, maxBytes = Infinity, spread = 1): Claim | undefined {
+    return this.delivery.claim(this.sinkState(sink), maxEvents, maxBytes, spread);
   }
 
   settle(claim: Claim, outcome: Settlement): void {
