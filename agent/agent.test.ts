@@ -55,3 +55,39 @@ test('the agent restarts on its spool and delivers what the last run left', asyn
   const erp2 = (second.sinks.get('erp') as MemorySink).receiver;
   await until(() => erp2.counters.accepted === drafts.length, 'backlog delivered after restart');
 });
+
+test('source messages are mapped by the config rules; unmappable ones become rejected records with a payload copy', async (t) => {
+  const dir = tempDir(t);
+  const cfg = config(dir);
+  cfg.mappings = [
+    {
+      name: 'count',
+      topic: 'plants/{plant}/machines/{machine}/count',
+      emit: [
+        {
+          type: 'production.confirmation',
+          key: '{{topic.machine}}/{{payload.seq}}',
+          orderingKey: '{{payload.order}}/{{payload.op}}',
+          occurredAt: 'payload.ts',
+          payload: { order: '{{payload.order}}', operation: '{{payload.op}}', workCenter: '{{topic.machine}}', yield: '{{payload.good}}', scrap: 0, unit: 'PC', final: false },
+        },
+      ],
+    },
+  ];
+  const agent = new Agent({ config: cfg, configVersion: 'v1', log: pino({ level: 'silent' }) });
+  await agent.start();
+  t.after(() => agent.stop(1000));
+  const erp = (agent.sinks.get('erp') as MemorySink).receiver;
+  const msg = (seq: number, good: unknown, address = 'plants/1000/machines/PRESS-01/count') => ({
+    source: { adapter: 'mqtt', id: 'broker-1' },
+    address,
+    payload: { seq, ts: '2026-11-27T06:00:00Z', order: '1000451', op: '0010', good },
+    receivedAt: new Date(),
+  });
+  const r = await agent.ingestMessages([msg(1, 4), msg(2, -3), msg(3, 4, 'plants/1000/machines/PRESS-01/alarm'), msg(1, 4)]);
+  assert.deepEqual(r, { accepted: 1, duplicates: 1, rejected: 2 });
+  await until(() => erp.counters.accepted === 1, 'delivered');
+  const rejected = agent.spool.admin.listRejected();
+  assert.deepEqual(rejected.map((x) => x.reason), ["no mapping rule matches source 'broker-1' address 'plants/1000/machines/PRESS-01/alarm'", '/payload/yield: must be >= 0']);
+  assert.equal(JSON.parse(rejected[1]!.payload.toString()).good, -3);
+});

@@ -11,6 +11,7 @@ import { Dispatcher, type DispatcherStats } from './dispatcher.ts';
 import { buildEvent, type EventDraft } from './events.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
+import { Mapper, type SourceMessage } from './mapping/mapper.ts';
 import { sinkAdapters } from './registry.ts';
 import type { Sink } from './sink.ts';
 
@@ -42,10 +43,12 @@ export class Agent {
   private starting: Promise<void> | undefined;
   readonly ingestStats = { accepted: 0, duplicates: 0, rejected: 0 };
   readonly metrics = new Metrics();
+  private readonly mapper: Mapper;
 
   constructor(opts: AgentOptions) {
     this.opts = opts;
     this.log = opts.log.child({ component: 'agent' });
+    this.mapper = new Mapper(opts.config.mappings ?? [], { plant: opts.config.agent.plant });
   }
 
   get config(): AgentConfig {
@@ -117,7 +120,8 @@ export class Agent {
           body: JSON.stringify(e),
         });
       } else {
-        rejected.push(rawOf?.(i) ?? { source: d.source?.id ?? 'unknown', address: d.source?.address ?? '', reason: r.reason, payload: JSON.stringify(d) });
+        const raw = rawOf?.(i) ?? { source: d.source?.id ?? 'unknown', address: d.source?.address ?? '', reason: '', payload: JSON.stringify(d) };
+        rejected.push({ ...raw, reason: r.reason });
       }
     }
     if (rejected.length) this.reject(rejected);
@@ -128,6 +132,25 @@ export class Agent {
     this.ingestStats.duplicates += out.duplicates;
     this.ingestStats.rejected += out.rejected;
     return out;
+  }
+
+  /**
+   * Maps source messages with the config's mapping rules and commits the events. A message no rule can map (or
+   * whose events fail their schema) becomes a rejected record with source, address, reason and a bounded copy of
+   * the payload. Resolves after the commit: then the source may acknowledge every message it passed in.
+   */
+  async ingestMessages(msgs: SourceMessage[]): Promise<IngestResult> {
+    const drafts: EventDraft[] = [];
+    const origin: SourceMessage[] = [];
+    const rejected: RejectedInput[] = [];
+    for (const m of msgs) {
+      const r = this.mapper.map(m);
+      if (!r.ok) rejected.push(rejectedOf(m, r.reason));
+      else for (const d of r.drafts) (drafts.push(d), origin.push(m));
+    }
+    if (rejected.length) this.reject(rejected);
+    const res = await this.ingest(drafts, (i) => rejectedOf(origin[i]!, 'invalid event'));
+    return { ...res, rejected: res.rejected + rejected.length };
   }
 
   /** Records input that could not become an event (malformed, unmappable, oversized), durably and visibly. */
@@ -164,6 +187,11 @@ export class Agent {
     this.spool?.close();
     this.log.info('agent stopped');
   }
+}
+
+function rejectedOf(m: SourceMessage, reason: string): RejectedInput {
+  const payload = typeof m.payload === 'string' ? m.payload : JSON.stringify(m.payload) ?? '';
+  return { source: m.source.id, address: m.address, reason, payload };
 }
 
 function logNotice(log: Logger, n: SpoolNotice): void {

@@ -35,6 +35,9 @@ test('config errors name the file, the JSON path and the reason', () => {
   assert.match(errorOf({ ...good, routes: [{ sink: 'qms', types: '*' }] }), /\/routes\/0\/sink: no sink named 'qms'/);
   assert.match(errorOf({ ...good, routes: [{ sink: 'erp', types: ['invoice'] }] }), /\/routes\/0\/types\/0: /);
   assert.throws(() => parseConfig('{ "agent": ', 'broken.json'), /^ConfigError: broken\.json: not valid JSON/);
+  const rule = { name: 'r', emit: [{ type: 'scrap', key: '{{payload.id}}', orderingKey: 'k', payload: { quantity: { expr: 'payload.qty *' } } }] };
+  assert.match(errorOf({ ...good, mappings: [rule] }), /^plantsync\.json: \/mappings\/0\/emit\/0\/payload\/quantity: expression 'payload\.qty \*' ends too early$/);
+  assert.match(errorOf({ ...good, mappings: [{ ...rule, topic: 'a/#/b' }] }), /\/mappings\/0\/topic: '#' must be the last level/);
 });
 
 test('the JSON Schema export describes the sinks of every adapter', () => {

@@ -7,6 +7,8 @@ import { Compile } from 'typebox/compile';
 import { eventTypes } from './events.ts';
 import { sinkAdapters } from './registry.ts';
 import { describeFirstError } from './schema-errors.ts';
+import { MappingRule } from './mapping/schema.ts';
+import { Mapper, MappingError } from './mapping/mapper.ts';
 
 const Backoff = Type.Object(
   {
@@ -61,6 +63,7 @@ const Base = Type.Object(
     ),
     sinks: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Object({ type: Type.String() })),
     routes: Type.Array(Route, { minItems: 1 }),
+    mappings: Type.Optional(Type.Array(MappingRule, { description: 'Rules that turn source messages into canonical events (docs/mapping.md)' })),
   },
   { additionalProperties: false },
 );
@@ -132,5 +135,11 @@ export function validateConfig(raw: unknown, where: string): AgentConfig {
   cfg.routes.forEach((r, i) => {
     if (!cfg.sinks[r.sink]) throw new ConfigError(`${where}: /routes/${i}/sink: no sink named '${r.sink}' in /sinks`);
   });
+  try {
+    new Mapper(cfg.mappings ?? [], { plant: cfg.agent.plant }); // expressions, templates and patterns compile now
+  } catch (err) {
+    if (err instanceof MappingError) throw new ConfigError(`${where}: ${err.message}`);
+    throw err;
+  }
   return cfg;
 }

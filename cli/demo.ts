@@ -62,6 +62,7 @@ async function demo(o: DemoOptions): Promise<void> {
   let stopping = false;
   let outageDone = false;
   let outageUntil = 0;
+  const inFlight = new Set<Promise<unknown>>();
 
   console.log(`plantsync demo: press line -> spool (${join(stateDir, 'spool.db')}) -> ERP HTTP sink -> erp-sim at ${erp.url}; Ctrl-C to stop`);
   const tick = setInterval(() => {
@@ -73,7 +74,9 @@ async function demo(o: DemoOptions): Promise<void> {
     if (resend) resent += last.length;
     const batch = resend ? [...last, ...drafts] : drafts;
     last = drafts;
-    agent.ingest(batch).catch((err: unknown) => log.error({ err }, 'ingest failed'));
+    const p = agent.ingest(batch).catch((err: unknown) => log.error({ err }, 'ingest failed'));
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
     if (!outageDone && seconds() >= Number(o.outageAt)) {
       outageDone = true;
       erp.setFault({ mode: 'down' }, Number(o.outageFor) * 1000);
@@ -102,6 +105,7 @@ async function demo(o: DemoOptions): Promise<void> {
   stopping = true;
   clearInterval(tick);
   console.log('-- stopping the machine; draining the backlog');
+  await Promise.all(inFlight); // the machine's last messages are committed before the drain is judged
   const drainBy = Date.now() + 30_000;
   while (Date.now() < drainBy && erp.counters.accepted < agent.ingestStats.accepted) await new Promise((r) => setTimeout(r, 50));
   clearInterval(timer);
