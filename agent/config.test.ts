@@ -51,3 +51,9 @@ test('the example config in docs/ is valid and is the one shown in docs/configur
   assert.doesNotThrow(() => parseConfig(text, 'docs/examples/plantsync.json'));
   assert.ok(readFileSync(join(dir, 'configuration.md'), 'utf8').includes(text.trim()));
 });
+
+test('the mapping example in docs/mapping.md is a valid mappings list', () => {
+  const md = readFileSync(join(import.meta.dirname, '../docs/mapping.md'), 'utf8');
+  const mappings = JSON.parse(/```json\n([\s\S]*?)```/.exec(md)![1]!);
+  assert.doesNotThrow(() => parseConfig(JSON.stringify({ ...good, mappings }), 'docs/mapping.md'));
+});
