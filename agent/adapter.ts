@@ -4,11 +4,19 @@ import type { TObject } from 'typebox';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { Sink } from './sink.ts';
+import type { Source } from './source.ts';
 
 export interface SinkContext {
   log: Logger;
   stateDir: string;
   metrics: Metrics;
+}
+
+export interface SourceAdapter<C = unknown> {
+  type: string;
+  description: string;
+  configSchema: TObject;
+  createSource(name: string, config: C): Source;
 }
 
 export interface SinkAdapter<C = unknown> {

@@ -12,14 +12,11 @@ import { buildEvent, type EventDraft } from './events.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { Mapper, type SourceMessage } from './mapping/mapper.ts';
-import { sinkAdapters } from './registry.ts';
+import { sinkAdapters, sourceAdapters } from './registry.ts';
 import type { Sink } from './sink.ts';
+import type { IngestResult, Source } from './source.ts';
 
-export interface IngestResult {
-  accepted: number;
-  duplicates: number;
-  rejected: number;
-}
+export type { IngestResult } from './source.ts';
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -36,10 +33,12 @@ export class Agent {
   spool!: Spool;
   readonly sinks = new Map<string, Sink>();
   readonly dispatchers = new Map<string, Dispatcher>();
+  readonly sources = new Map<string, Source>();
   private readonly opts: AgentOptions;
   private readonly log: Logger;
   private pruneTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private intakeClosed = false;
   private starting: Promise<void> | undefined;
   readonly ingestStats = { accepted: 0, duplicates: 0, rejected: 0 };
   readonly metrics = new Metrics();
@@ -94,6 +93,19 @@ export class Agent {
       this.dispatchers.set(name, dispatcher);
       dispatcher.start();
     }
+    for (const [name, sc] of Object.entries(cfg.sources ?? {})) {
+      const log = this.opts.log.child({ component: 'source', source: name });
+      const source = sourceAdapters.get(sc.type)!.createSource(name, sc as never);
+      this.sources.set(name, source);
+      await source.start({
+        log,
+        metrics: this.metrics,
+        agentId: cfg.agent.id,
+        stateDir: cfg.agent.stateDir,
+        ingest: (msgs) => this.ingestMessages(msgs),
+        reject: (items) => this.reject(items),
+      });
+    }
     this.pruneTimer = setInterval(() => this.prune(), 10 * 60_000).unref();
     this.log.info({ configVersion: this.opts.configVersion, sinks: [...this.sinks.keys()] }, 'agent started');
   }
@@ -103,7 +115,7 @@ export class Agent {
    * too). Resolves after the commit: only then may the source acknowledge. Rejects on back-pressure (SpoolFullError).
    */
   async ingest(drafts: EventDraft[], rawOf?: (i: number) => RejectedInput): Promise<IngestResult> {
-    if (this.stopping) throw new Error('agent is stopping: not taking events');
+    if (this.intakeClosed) throw new Error('agent is stopping: not taking events');
     const receivedAt = new Date();
     const records = [];
     const rejected: RejectedInput[] = [];
@@ -182,6 +194,9 @@ export class Agent {
     this.stopping = true;
     await this.starting?.catch(() => {}); // a stop during start-up waits for it, then undoes it
     clearInterval(this.pruneTimer);
+    // Intake first: sources finish committing what they took in (and acknowledge it) before anything else stops.
+    for (const s of this.sources.values()) await s.stop().catch((err: unknown) => this.log.warn({ err }, 'source stop failed'));
+    this.intakeClosed = true;
     await Promise.all([...this.dispatchers.values()].map((d) => d.stop(deadlineMs)));
     for (const s of this.sinks.values()) await s.close().catch((err: unknown) => this.log.warn({ err }, 'sink close failed'));
     this.spool?.close();

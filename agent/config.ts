@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { eventTypes } from './events.ts';
-import { sinkAdapters } from './registry.ts';
+import { sinkAdapters, sourceAdapters } from './registry.ts';
 import { describeFirstError } from './schema-errors.ts';
 import { MappingRule } from './mapping/schema.ts';
 import { Mapper, MappingError } from './mapping/mapper.ts';
@@ -63,6 +63,7 @@ const Base = Type.Object(
     ),
     sinks: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Object({ type: Type.String() })),
     routes: Type.Array(Route, { minItems: 1 }),
+    sources: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Object({ type: Type.String() }))),
     mappings: Type.Optional(Type.Array(MappingRule, { description: 'Rules that turn source messages into canonical events (docs/mapping.md)' })),
   },
   { additionalProperties: false },
@@ -78,6 +79,7 @@ function sinkSchema(adapterSchema: TSchema & { properties: Record<string, TSchem
 
 const baseValidator = Compile(Base);
 const sinkValidators = new Map([...sinkAdapters].map(([t, a]) => [t, Compile(sinkSchema(a.configSchema))]));
+const sourceValidators = new Map([...sourceAdapters].map(([t, a]) => [t, Compile(a.configSchema)]));
 
 /** The whole configuration as JSON Schema (`plantsync config schema`). */
 export function configJsonSchema(): unknown {
@@ -86,7 +88,11 @@ export function configJsonSchema(): unknown {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     title: 'plantsync configuration',
     ...Base,
-    properties: { ...Base.properties, sinks: { type: 'object', additionalProperties: { anyOf: sinkVariants } } },
+    properties: {
+      ...Base.properties,
+      sinks: { type: 'object', additionalProperties: { anyOf: sinkVariants } },
+      sources: { type: 'object', additionalProperties: { anyOf: [...sourceAdapters.values()].map((a) => a.configSchema) } },
+    },
   };
 }
 
@@ -131,6 +137,11 @@ export function validateConfig(raw: unknown, where: string): AgentConfig {
     const v = sinkValidators.get(sink.type);
     if (!v) throw new ConfigError(`${where}: /sinks/${name}/type: unknown sink type '${sink.type}' (known: ${[...sinkAdapters.keys()].join(', ')})`);
     if (!v.Check(sink)) throw new ConfigError(`${where}: ${describeFirstError(v.Errors(sink), `/sinks/${name}`)}`);
+  }
+  for (const [name, source] of Object.entries(cfg.sources ?? {})) {
+    const v = sourceValidators.get(source.type);
+    if (!v) throw new ConfigError(`${where}: /sources/${name}/type: unknown source type '${source.type}' (known: ${[...sourceAdapters.keys()].join(', ')})`);
+    if (!v.Check(source)) throw new ConfigError(`${where}: ${describeFirstError(v.Errors(source), `/sources/${name}`)}`);
   }
   cfg.routes.forEach((r, i) => {
     if (!cfg.sinks[r.sink]) throw new ConfigError(`${where}: /routes/${i}/sink: no sink named '${r.sink}' in /sinks`);

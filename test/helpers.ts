@@ -30,10 +30,10 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls until fn() is truthy or the time is up (then throws with `what`). */
-export async function until(fn: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+export async function until(fn: () => boolean, what: string | (() => string), timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${typeof what === "string" ? what : what()}`);
     await sleep(5);
   }
 }

@@ -1,0 +1,45 @@
+// Config schema of the MQTT source.
+import Type, { type Static } from 'typebox';
+
+export const MqttSourceConfig = Type.Object(
+  {
+    type: Type.Literal('mqtt'),
+    url: Type.String({ minLength: 1, description: 'mqtt://host:1883, mqtts://host:8883, ws://...' }),
+    protocolVersion: Type.Optional(Type.Union([Type.Literal(4), Type.Literal(5)], { default: 5, description: '4 = MQTT 3.1.1, 5 = MQTT 5' })),
+    clientId: Type.Optional(Type.String({ minLength: 1, description: 'Default: plantsync-<agent id>-<source name>, stable across restarts' })),
+    clean: Type.Optional(Type.Boolean({ default: false, description: 'false: a persistent session, so the broker keeps messages while the agent is away' })),
+    sessionExpirySec: Type.Optional(Type.Integer({ minimum: 0, default: 604_800, description: 'MQTT 5: how long the broker keeps the session' })),
+    receiveMaximum: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_535, default: 1000, description: 'MQTT 5: unacknowledged QoS 1/2 messages the broker may send at once (commit group size)' })),
+    username: Type.Optional(Type.String()),
+    password: Type.Optional(Type.String({ description: 'A value, or ${env:NAME} / ${file:PATH}' })),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          ca: Type.Optional(Type.String()),
+          cert: Type.Optional(Type.String()),
+          key: Type.Optional(Type.String()),
+          rejectUnauthorized: Type.Optional(Type.Boolean({ default: true })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    subscriptions: Type.Array(
+      Type.Object(
+        {
+          topic: Type.String({ minLength: 1, description: 'Filter with + and #, or $share/group/filter' }),
+          qos: Type.Optional(Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)], { default: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1 },
+    ),
+    decode: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text'), Type.Literal('number')], { default: 'json' })),
+    maxPayloadBytes: Type.Optional(Type.Integer({ minimum: 1, default: 262_144, description: 'Larger messages become rejected records' })),
+    maxBatch: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 2000, description: 'Messages committed together at most' })),
+    keepaliveSec: Type.Optional(Type.Integer({ minimum: 1, default: 30 })),
+    reconnectMinMs: Type.Optional(Type.Integer({ minimum: 10, default: 1000 })),
+    reconnectMaxMs: Type.Optional(Type.Integer({ minimum: 10, default: 30_000 })),
+  },
+  { additionalProperties: false },
+);
+export type MqttSourceConfig = Static<typeof MqttSourceConfig>;

@@ -1,0 +1,118 @@
+// The MQTT source against a real broker: acknowledgement after commit, bad input, topic changes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connectAsync } from 'mqtt';
+import { pino } from 'pino';
+import { Agent } from '../../agent/agent.ts';
+import type { AgentConfig } from '../../agent/config.ts';
+import { tempDir, until } from '../../test/helpers.ts';
+import { startBroker, uniquePrefix, type TestBroker } from './test-broker.ts';
+
+function config(stateDir: string, broker: TestBroker, prefix: string, topics = [`${prefix}/machines/+/count`], extra: Record<string, unknown> = {}): AgentConfig {
+  return {
+    agent: { id: 'gw-mqtt', plant: '1000', stateDir },
+    sources: { hall2: { type: 'mqtt', url: broker.url, protocolVersion: broker.protocolVersion, clientId: `plantsync-${prefix.replace(/\W/g, '')}`, subscriptions: topics.map((topic) => ({ topic, qos: 1 })), ...extra } },
+    sinks: { erp: { type: 'memory' } },
+    routes: [{ sink: 'erp', types: '*' }],
+    mappings: [
+      {
+        name: 'count',
+        topic: `${prefix}/machines/{machine}/{kind}`,
+        emit: [
+          {
+            type: 'production.confirmation',
+            key: '{{topic.machine}}/{{payload.seq}}',
+            orderingKey: '{{payload.order}}/0010',
+            payload: { order: '{{payload.order}}', operation: '0010', workCenter: '{{topic.machine}}', yield: '{{payload.good}}', scrap: 0, unit: 'PC', final: false },
+          },
+        ],
+      },
+    ],
+  } as AgentConfig;
+}
+
+async function startAgent(t: import('node:test').TestContext, cfg: AgentConfig): Promise<Agent> {
+  const agent = new Agent({ config: cfg, configVersion: 'mqtt-test', log: pino({ level: 'silent' }) });
+  await agent.start();
+  t.after(() => agent.stop(1000));
+  await until(() => agent.sources.get('hall2')!.status().connected, 'source connected');
+  return agent;
+}
+
+async function publisher(t: import('node:test').TestContext, broker: TestBroker) {
+  const p = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
+  t.after(() => p.endAsync());
+  return p;
+}
+
+const count = (agent: Agent) => agent.spool.db.prepare('SELECT count(*) FROM events').pluck().get() as number;
+
+test('QoS 1 messages become events, and each is acknowledged only after its event is committed', async (t) => {
+  const broker = await startBroker(t);
+  const prefix = uniquePrefix();
+  const agent = await startAgent(t, config(tempDir(t), broker, prefix));
+  let ackedBeforeCommit = 0;
+  let acks = 0;
+  broker.aedes?.on('ack', (packet) => {
+    if (!packet || !('payload' in packet) || !packet.payload) return;
+    acks++;
+    const seq = JSON.parse(packet.payload.toString()).seq;
+    const stored = agent.spool.db.prepare('SELECT count(*) FROM events WHERE idem = ?').pluck().get(`1000/hall2/PRESS-01/${seq}`);
+    if (!stored) ackedBeforeCommit++;
+  });
+  await new Promise((r) => setTimeout(r, 200)); // subscription in place
+  const p = await publisher(t, broker);
+  const n = 2000;
+  // In rounds of 200, so a broker's queue limit for a session (Mosquitto: max_queued_messages 1000) is never hit.
+  for (let from = 0; from < n; from += 200) {
+    await Promise.all(Array.from({ length: 200 }, (_, k) => p.publishAsync(`${prefix}/machines/PRESS-01/count`, JSON.stringify({ seq: from + k, order: `PO${k % 5}`, good: 4 }), { qos: 1 })));
+    await until(() => count(agent) >= from, 'the agent keeps up');
+  }
+  await until(() => count(agent) === n, () => `${n} events spooled (have ${count(agent)})`, 30_000);
+  if (broker.aedes) {
+    await until(() => acks === n, 'all acknowledged', 10_000);
+    assert.equal(ackedBeforeCommit, 0, 'no acknowledgement before the commit');
+  }
+  const erp = (agent.sinks.get('erp') as unknown as { receiver: { counters: { accepted: number; outOfOrder: number } } }).receiver;
+  await until(() => erp.counters.accepted === n, 'delivered', 30_000);
+  assert.equal(erp.counters.outOfOrder, 0);
+});
+
+test('malformed, oversized and unmappable messages become rejected records, are acknowledged, and do not stop the source', async (t) => {
+  const broker = await startBroker(t);
+  const prefix = uniquePrefix();
+  const agent = await startAgent(t, config(tempDir(t), broker, prefix, [`${prefix}/#`], { maxPayloadBytes: 1000 }));
+  await new Promise((r) => setTimeout(r, 200));
+  const p = await publisher(t, broker);
+  await p.publishAsync(`${prefix}/machines/PRESS-01/count`, '{"seq": 1, "order": ', { qos: 1 });
+  await p.publishAsync(`${prefix}/machines/PRESS-01/count`, JSON.stringify({ seq: 2, pad: 'x'.repeat(5000) }), { qos: 1 });
+  await p.publishAsync(`${prefix}/alarms`, JSON.stringify({ seq: 3 }), { qos: 1 });
+  await p.publishAsync(`${prefix}/machines/PRESS-01/count`, JSON.stringify({ seq: 4, order: 'PO1', good: 4 }), { qos: 1 });
+  await until(() => count(agent) === 1 && agent.spool.admin.listRejected().length === 3, 'one event and three rejected records');
+  const reasons = agent.spool.admin.listRejected().map((r) => r.reason);
+  assert.match(reasons[0]!, /^malformed JSON: /);
+  assert.match(reasons[1]!, /^payload of 5\d\d\d bytes exceeds maxPayloadBytes 1000$/);
+  assert.match(reasons[2]!, /^no mapping rule matches source 'hall2' address '.*\/alarms'$/);
+  assert.equal(agent.spool.admin.listRejected()[0]!.payload.toString(), '{"seq": 1, "order": ');
+  assert.equal(agent.sources.get('hall2')!.status().rejected, 2);
+});
+
+test('a changed topic list is applied across a restart with a persistent session: old topics unsubscribed, new ones subscribed', async (t) => {
+  const broker = await startBroker(t);
+  const prefix = uniquePrefix();
+  const dir = tempDir(t);
+  const first = new Agent({ config: config(dir, broker, prefix, [`${prefix}/machines/A/+`]), configVersion: 'v1', log: pino({ level: 'silent' }) });
+  await first.start();
+  await until(() => first.sources.get('hall2')!.status().connected, 'connected');
+  await new Promise((r) => setTimeout(r, 200));
+  await first.stop(500);
+  const second = await startAgent(t, config(dir, broker, prefix, [`${prefix}/machines/B/+`]));
+  await new Promise((r) => setTimeout(r, 300));
+  const p = await publisher(t, broker);
+  await p.publishAsync(`${prefix}/machines/A/count`, JSON.stringify({ seq: 1, order: 'PO1', good: 1 }), { qos: 1 });
+  await p.publishAsync(`${prefix}/machines/B/count`, JSON.stringify({ seq: 2, order: 'PO1', good: 1 }), { qos: 1 });
+  await until(() => count(second) >= 1, 'B arrived');
+  await new Promise((r) => setTimeout(r, 300));
+  const keys = second.spool.db.prepare('SELECT idem FROM events').pluck().all();
+  assert.deepEqual(keys, ['1000/hall2/B/2'], 'the old topic A no longer delivers');
+});

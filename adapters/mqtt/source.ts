@@ -1,0 +1,185 @@
+// The MQTT source: a durable subscriber. A persistent session (clean=false, a stable client id, a session expiry
+// for MQTT 5) keeps messages at the broker while the agent is away; messages are taken in, committed to the spool
+// in groups, and only then acknowledged, in arrival order (ack-gate.ts). Malformed or oversized messages become
+// rejected records and are acknowledged; when the spool refuses business events (full), nothing is acknowledged and
+// the group is retried, so the broker keeps the rest.
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect, type IClientOptions, type MqttClient, type IPublishPacket } from 'mqtt';
+import { resolveSecret } from '../../agent/secrets.ts';
+import type { Source, SourceContext, SourceMessage, SourceStatus } from '../../agent/source.ts';
+import { AckGate } from './ack-gate.ts';
+import type { MqttSourceConfig } from './config.ts';
+import { decode } from './decode.ts';
+
+interface Taken {
+  packet: IPublishPacket;
+  message?: SourceMessage;
+  rejected?: { reason: string };
+}
+
+export class MqttSource implements Source {
+  readonly name: string;
+  private readonly cfg: MqttSourceConfig;
+  private ctx!: SourceContext;
+  private client: MqttClient | undefined;
+  private gate!: AckGate;
+  private batch: Taken[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private flushQueued = false;
+  private stopping = false;
+  private reconnectDelay: number;
+  private readonly stats: SourceStatus = { connected: false, lastMessageAt: undefined, reconnects: 0, received: 0, rejected: 0 };
+
+  constructor(name: string, cfg: MqttSourceConfig) {
+    this.name = name;
+    this.cfg = cfg;
+    this.reconnectDelay = cfg.reconnectMinMs ?? 1000;
+  }
+
+  status(): SourceStatus {
+    return { ...this.stats };
+  }
+
+  async start(ctx: SourceContext): Promise<void> {
+    this.ctx = ctx;
+    const c = this.cfg;
+    const tls = c.tls ?? {};
+    const file = (p: string | undefined) => (p ? readFileSync(p) : undefined);
+    const opts: IClientOptions = {
+      protocolVersion: c.protocolVersion ?? 5,
+      clientId: c.clientId ?? `plantsync-${ctx.agentId}-${this.name}`,
+      clean: c.clean ?? false,
+      keepalive: c.keepaliveSec ?? 30,
+      reconnectPeriod: this.reconnectDelay,
+      resubscribe: false, // subscriptions are reconciled on every connect, below
+      ...(c.username && { username: c.username }),
+      ...(c.password && { password: resolveSecret(c.password, `sources.${this.name}.password`) }),
+      // MQTT 5: keep the session while away, and let many messages be in flight so they commit in large groups.
+      ...((c.protocolVersion ?? 5) === 5 && { properties: { sessionExpiryInterval: c.sessionExpirySec ?? 604_800, receiveMaximum: c.receiveMaximum ?? 1000 } }),
+      ca: file(tls.ca),
+      cert: file(tls.cert),
+      key: file(tls.key),
+      rejectUnauthorized: tls.rejectUnauthorized ?? true,
+    };
+    const client = connect(c.url, opts);
+    this.client = client;
+    this.gate = new AckGate(client);
+    // Take over message handling before the first packet can arrive, or queued session messages are missed.
+    client.handleMessage = (packet, done) => {
+      this.take(packet);
+      done();
+    };
+    client.on('connect', (connack) => {
+      this.stats.connected = true;
+      this.reconnectDelay = c.reconnectMinMs ?? 1000;
+      client.options.reconnectPeriod = this.reconnectDelay;
+      ctx.log.info({ sessionPresent: connack.sessionPresent }, 'connected');
+      void this.reconcileSubscriptions(connack.sessionPresent);
+    });
+    client.on('reconnect', () => {
+      this.stats.reconnects++;
+      // Back off between attempts (mqtt.js waits a fixed period): double it up to the maximum.
+      this.reconnectDelay = Math.min(c.reconnectMaxMs ?? 30_000, this.reconnectDelay * 2);
+      client.options.reconnectPeriod = this.reconnectDelay;
+    });
+    client.on('close', () => {
+      if (this.stats.connected) ctx.log.warn('disconnected; reconnecting');
+      this.stats.connected = false;
+    });
+    client.on('error', (err) => ctx.log.warn({ err: err.message }, 'mqtt error'));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.flushing;
+    await this.client?.endAsync();
+  }
+
+  /** Subscribes to the configured topics and drops those a persistent session still holds from an older config. */
+  private async reconcileSubscriptions(sessionPresent: boolean): Promise<void> {
+    const client = this.client!;
+    const file = join(this.ctx.stateDir, `mqtt-${this.name}-subscriptions.json`);
+    let old: string[] = [];
+    try {
+      old = JSON.parse(readFileSync(file, 'utf8')) as string[];
+    } catch {
+      old = [];
+    }
+    const wanted = this.cfg.subscriptions.map((s) => s.topic);
+    const gone = sessionPresent ? old.filter((t) => !wanted.includes(t)) : [];
+    try {
+      if (gone.length) {
+        await client.unsubscribeAsync(gone);
+        this.ctx.log.info({ topics: gone }, 'unsubscribed topics no longer configured');
+      }
+      await client.subscribeAsync(this.cfg.subscriptions.map((s) => ({ topic: s.topic, qos: s.qos ?? 1 })).reduce((m, s) => ({ ...m, [s.topic]: { qos: s.qos } }), {}));
+      mkdirSync(this.ctx.stateDir, { recursive: true });
+      writeFileSync(file, JSON.stringify(wanted));
+    } catch (err) {
+      this.ctx.log.warn({ err: (err as Error).message }, 'subscribe failed; retrying on the next connect');
+    }
+  }
+
+  private take(packet: IPublishPacket): void {
+    this.stats.received++;
+    this.stats.lastMessageAt = Date.now();
+    const address = packet.topic;
+    const payload = packet.payload as Buffer;
+    const max = this.cfg.maxPayloadBytes ?? 262_144;
+    if (payload.length > max) {
+      this.batch.push({ packet, rejected: { reason: `payload of ${payload.length} bytes exceeds maxPayloadBytes ${max}` } });
+    } else {
+      const d = decode(payload, this.cfg.decode ?? 'json');
+      if (!d.ok) this.batch.push({ packet, rejected: { reason: d.reason } });
+      else {
+        const p = packet.properties;
+        const properties: Record<string, unknown> = { ...(p?.userProperties ?? {}) };
+        if (p?.correlationData) properties.correlationId = p.correlationData.toString();
+        if (p?.contentType) properties.contentType = p.contentType;
+        if (p?.responseTopic) properties.responseTopic = p.responseTopic;
+        properties.qos = packet.qos;
+        properties.retain = packet.retain;
+        this.batch.push({ packet, message: { source: { adapter: 'mqtt', id: this.name }, address, payload: d.value, properties, receivedAt: new Date() } });
+      }
+    }
+    if (this.batch.length >= (this.cfg.maxBatch ?? 2000)) this.queueFlush(true);
+    else this.queueFlush(false);
+  }
+
+  private queueFlush(now: boolean): void {
+    if (this.flushQueued && !now) return;
+    this.flushQueued = true;
+    const run = () => {
+      this.flushQueued = false;
+      const group = this.batch;
+      this.batch = [];
+      if (group.length) this.flushing = this.flushing.then(() => this.commit(group));
+    };
+    if (now) run();
+    else setImmediate(run);
+  }
+
+  /** Commits a group, then acknowledges it. On back-pressure it keeps the group and tries again; no ack is sent. */
+  private async commit(group: Taken[]): Promise<void> {
+    const rejected = group.filter((t) => t.rejected);
+    const messages = group.flatMap((t) => (t.message ? [t.message] : []));
+    let rejectedStored = rejected.length === 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (!rejectedStored) {
+          this.ctx.reject(rejected.map((t) => ({ source: this.name, address: t.packet.topic, reason: t.rejected!.reason, payload: t.packet.payload as Buffer })));
+          this.stats.rejected += rejected.length;
+          rejectedStored = true;
+        }
+        if (messages.length) await this.ctx.ingest(messages);
+        break;
+      } catch (err) {
+        if (this.stopping) return; // not acknowledged: the broker redelivers after the restart
+        if (attempt === 0) this.ctx.log.warn({ err: (err as Error).message, messages: messages.length }, 'not acknowledging: commit refused; retrying');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    this.gate.release(group.flatMap((t) => (t.packet.qos > 0 && t.packet.messageId !== undefined ? [t.packet.messageId] : [])));
+  }
+}

@@ -1,0 +1,40 @@
+// The contract between a source adapter and the agent. A source starts with a context whose ingest() resolves
+// only after the spool has committed what the messages became (events, or rejected records): the moment to
+// acknowledge upstream. It stops when asked, leaving unacknowledged messages with the upstream system.
+import type { SourceMessage } from './mapping/mapper.ts';
+import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
+
+export type { SourceMessage } from './mapping/mapper.ts';
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+}
+
+export interface SourceContext {
+  log: Logger;
+  metrics: Metrics;
+  agentId: string;
+  stateDir: string;
+  /** Maps and commits; rejects with SpoolFullError (do not acknowledge: back-pressure) or when stopping. */
+  ingest(messages: SourceMessage[]): Promise<IngestResult>;
+  /** Stores input that cannot even be decoded (malformed, oversized) as rejected records; durable on return. */
+  reject(items: { source: string; address: string; reason: string; payload: Buffer | string }[]): void;
+}
+
+export interface SourceStatus {
+  connected: boolean;
+  lastMessageAt: number | undefined;
+  reconnects: number;
+  received: number;
+  rejected: number;
+}
+
+export interface Source {
+  readonly name: string;
+  start(ctx: SourceContext): Promise<void>;
+  stop(): Promise<void>;
+  status(): SourceStatus;
+}
