@@ -116,3 +116,14 @@ test('a changed topic list is applied across a restart with a persistent session
   const keys = second.spool.db.prepare('SELECT idem FROM events').pluck().all();
   assert.deepEqual(keys, ['1000/hall2/B/2'], 'the old topic A no longer delivers');
 });
+
+test('the sample config in the README is a valid mqtt source', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { parseConfig } = await import('../../agent/config.ts');
+  const md = readFileSync(join(import.meta.dirname, 'README.md'), 'utf8');
+  const hall = JSON.parse(/```json\n([\s\S]*?)```/.exec(md)![1]!);
+  const cfg = { agent: { id: 'gw', plant: '1000', stateDir: '/tmp/x' }, sources: { hall }, sinks: { erp: { type: 'memory' } }, routes: [{ sink: 'erp', types: '*' }] };
+  assert.doesNotThrow(() => parseConfig(JSON.stringify(cfg), 'adapters/mqtt/README.md'));
+  assert.throws(() => parseConfig(JSON.stringify({ ...cfg, sources: { hall: { ...hall, qos: 1 } } }), 'x'), /\/sources\/hall\/qos: unknown field/);
+});
