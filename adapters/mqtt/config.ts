@@ -33,7 +33,7 @@ export const MqttSourceConfig = Type.Object(
       ),
       { minItems: 1 },
     ),
-    decode: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text'), Type.Literal('number')], { default: 'json' })),
+    decode: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text'), Type.Literal('number'), Type.Literal('sparkplug')], { default: 'json', description: 'sparkplug: Sparkplug B protobuf on spBv1.0/... topics' })),
     maxPayloadBytes: Type.Optional(Type.Integer({ minimum: 1, default: 262_144, description: 'Larger messages become rejected records' })),
     maxBatch: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 2000, description: 'Messages committed together at most' })),
     keepaliveSec: Type.Optional(Type.Integer({ minimum: 1, default: 30 })),

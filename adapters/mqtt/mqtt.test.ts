@@ -127,3 +127,40 @@ test('the sample config in the README is a valid mqtt source', async () => {
   assert.doesNotThrow(() => parseConfig(JSON.stringify(cfg), 'adapters/mqtt/README.md'));
   assert.throws(() => parseConfig(JSON.stringify({ ...cfg, sources: { hall: { ...hall, qos: 1 } } }), 'x'), /\/sources\/hall\/qos: unknown field/);
 });
+
+test('Sparkplug B: DDATA metrics named through their DBIRTH aliases become events', async (t) => {
+  const { default: sparkplug } = await import('sparkplug-payload');
+  const codec = sparkplug.get('spBv1.0')!;
+  const broker = await startBroker(t);
+  const group = `PT${Math.random().toString(36).slice(2, 8)}`;
+  const cfg = config(tempDir(t), broker, 'unused', [`spBv1.0/${group}/#`], { decode: 'sparkplug' });
+  cfg.mappings = [
+    { name: 'births', topic: `spBv1.0/${group}/+/#`, when: [{ path: 'payload.messageType', in: ['NBIRTH', 'DBIRTH', 'NDEATH', 'DDEATH'] }], emit: [] },
+    {
+      name: 'good-parts',
+      topic: `spBv1.0/${group}/DDATA/{edge}/{device}`,
+      when: [{ path: "payload.metrics['Counter/Good']", exists: true }],
+      emit: [
+        {
+          type: 'production.confirmation',
+          key: '{{payload.edgeNode}}/{{payload.device}}/{{payload.timestamp}}/{{payload.seq}}',
+          orderingKey: '{{payload.metrics.Order}}/0010',
+          occurredAt: 'payload.timestamp',
+          payload: { order: '{{payload.metrics.Order}}', operation: '0010', workCenter: '{{topic.device}}', yield: "{{payload.metrics['Counter/Good']}}", scrap: 0, unit: 'PC', final: false },
+        },
+      ],
+    },
+  ];
+  const agent = await startAgent(t, cfg);
+  await new Promise((r) => setTimeout(r, 200));
+  const p = await publisher(t, broker);
+  const enc = (x: Parameters<typeof codec.encodePayload>[0]) => Buffer.from(codec.encodePayload(x));
+  await p.publishAsync(`spBv1.0/${group}/DBIRTH/edge-1/PRESS-01`, enc({ timestamp: Date.now(), seq: 0, metrics: [{ name: 'Counter/Good', alias: 7, type: 'UInt32', value: 0 }, { name: 'Order', alias: 8, type: 'String', value: 'PO1' }] }), { qos: 1 });
+  await p.publishAsync(`spBv1.0/${group}/DDATA/edge-1/PRESS-01`, enc({ timestamp: 1795760044250, seq: 1, metrics: [{ alias: 7, type: 'UInt32', value: 12 }, { alias: 8, type: 'String', value: 'PO1' }] }), { qos: 1 });
+  await until(() => count(agent) === 1, 'one confirmation');
+  const body = JSON.parse(agent.spool.db.prepare('SELECT body FROM events').pluck().get() as string);
+  assert.equal(body.idempotencyKey, '1000/hall2/edge-1/PRESS-01/1795760044250/1');
+  assert.equal(body.payload.yield, 12);
+  assert.equal(body.occurredAt, new Date(1795760044250).toISOString());
+  assert.equal(agent.spool.admin.listRejected().length, 0, 'the DBIRTH is consumed by a rule without events');
+});

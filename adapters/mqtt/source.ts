@@ -11,6 +11,7 @@ import type { Source, SourceContext, SourceMessage, SourceStatus } from '../../a
 import { AckGate } from './ack-gate.ts';
 import type { MqttSourceConfig } from './config.ts';
 import { decode } from './decode.ts';
+import { SparkplugDecoder } from './sparkplug.ts';
 
 interface Taken {
   packet: IPublishPacket;
@@ -29,6 +30,7 @@ export class MqttSource implements Source {
   private flushQueued = false;
   private stopping = false;
   private reconnectDelay: number;
+  private readonly sparkplug = new SparkplugDecoder();
   private readonly stats: SourceStatus = { connected: false, lastMessageAt: undefined, reconnects: 0, received: 0, rejected: 0 };
 
   constructor(name: string, cfg: MqttSourceConfig) {
@@ -130,7 +132,8 @@ export class MqttSource implements Source {
     if (payload.length > max) {
       this.batch.push({ packet, rejected: { reason: `payload of ${payload.length} bytes exceeds maxPayloadBytes ${max}` } });
     } else {
-      const d = decode(payload, this.cfg.decode ?? 'json');
+      const as = this.cfg.decode ?? 'json';
+      const d = as === 'sparkplug' ? this.sparkplug.decode(address, payload) : decode(payload, as);
       if (!d.ok) this.batch.push({ packet, rejected: { reason: d.reason } });
       else {
         const p = packet.properties;

@@ -11,6 +11,7 @@ test('expressions: paths, numbers, strings, precedence, parentheses, unary minus
   assert.equal(compileExpr('(payload.a + payload.b) / 4', 'x')(scope), 2);
   assert.equal(compileExpr('-payload.a + 1', 'x')(scope), -5);
   assert.equal(compileExpr('payload.items[0].qty', 'x')(scope), 3);
+  assert.equal(compileExpr("payload.metrics['Counter/Good'] + 1", 'x')({ payload: { metrics: { 'Counter/Good': 41 } } }), 42);
   assert.equal(compileExpr("'text'", 'x')(scope), 'text');
   assert.equal(compileExpr('payload.missing', 'x')(scope), undefined);
   assert.throws(() => compileExpr('payload.s * 2', 'x')(scope), /payload\.s is not a number \("x"\)/);

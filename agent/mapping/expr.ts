@@ -14,7 +14,7 @@ type Token = { kind: 'num'; value: number } | { kind: 'str'; value: string } | {
 
 function tokenize(src: string, where: string): Token[] {
   const out: Token[] = [];
-  const re = /\s*(?:(\d+(?:\.\d+)?(?:e[+-]?\d+)?)|'((?:[^'\\]|\\.)*)'|([A-Za-z_$][\w$]*(?:\.[\w$]+|\[\d+\])*)|([-+*/()]))/gy;
+  const re = /\s*(?:(\d+(?:\.\d+)?(?:e[+-]?\d+)?)|'((?:[^'\\]|\\.)*)'|([A-Za-z_$][\w$]*(?:\.[\w$]+|\[\d+\]|\['[^']*'\])*)|([-+*/()]))/gy;
   let m: RegExpExecArray | null;
   let at = 0;
   while (at < src.length && (m = re.exec(src))) {
@@ -28,9 +28,10 @@ function tokenize(src: string, where: string): Token[] {
   return out;
 }
 
-/** A path getter: "payload.items[0].qty" -> reads scope.payload.items[0].qty. */
+/** A path getter: "payload.items[0].qty" or "payload.metrics['Counter/Good']" (names with any characters). */
 export function compilePath(path: string): Expr {
-  const parts = path.replace(/\[(\d+)\]/g, '.$1').split('.');
+  const parts: string[] = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]|\['([^']*)'\]/g)) parts.push(m[1] ?? m[2] ?? m[3]!);
   return (scope) => {
     let v: unknown = scope;
     for (const p of parts) {

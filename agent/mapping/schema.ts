@@ -51,7 +51,7 @@ export const MappingRule = Type.Object(
     source: Type.Optional(Type.String({ description: 'Source id this rule applies to; any when absent' })),
     topic: Type.Optional(Type.String({ description: 'Topic / address pattern with {named} segments, + and #' })),
     when: Type.Optional(Type.Array(Predicate)),
-    emit: Type.Array(Emit, { minItems: 1 }),
+    emit: Type.Array(Emit, { description: 'Empty: matching messages are consumed without events (e.g. Sparkplug BIRTH)' }),
   },
   { additionalProperties: false },
 );
