@@ -3,12 +3,12 @@
 // so a source acknowledges upstream only what is durable.
 import { join } from 'node:path';
 import { Spool } from '../spool/spool.ts';
-import type { RejectedInput } from '../spool/admin.ts';
-import type { Route, SpoolNotice, SinkStats } from '../spool/types.ts';
+import type { RejectedFilter, RejectedInput } from '../spool/admin.ts';
+import type { Route, SpoolNotice, SinkStats, SpoolRecord } from '../spool/types.ts';
 import { defaultBackoff } from './backoff.ts';
 import type { AgentConfig } from './config.ts';
 import { Dispatcher, type DispatcherStats } from './dispatcher.ts';
-import { buildEvent, type EventDraft } from './events.ts';
+import { buildEvent, type CanonicalEvent, type EventDraft } from './events.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { Mapper, type SourceMessage } from './mapping/mapper.ts';
@@ -121,17 +121,8 @@ export class Agent {
     const rejected: RejectedInput[] = [];
     for (const [i, d] of drafts.entries()) {
       const r = buildEvent(d, this.opts.configVersion, receivedAt);
-      if (r.ok) {
-        const e = r.event;
-        records.push({
-          idempotencyKey: e.idempotencyKey,
-          orderingKey: e.orderingKey,
-          type: e.type,
-          priority: e.priority,
-          occurredAt: Date.parse(e.occurredAt),
-          body: JSON.stringify(e),
-        });
-      } else {
+      if (r.ok) records.push(toRecord(r.event));
+      else {
         const raw = rawOf?.(i) ?? { source: d.source?.id ?? 'unknown', address: d.source?.address ?? '', reason: '', payload: JSON.stringify(d) };
         rejected.push({ ...raw, reason: r.reason });
       }
@@ -163,6 +154,40 @@ export class Agent {
     if (rejected.length) this.reject(rejected);
     const res = await this.ingest(drafts, (i) => rejectedOf(origin[i]!, 'invalid event'));
     return { ...res, rejected: res.rejected + rejected.length };
+  }
+
+  /**
+   * Replays rejected records through the current mapping (after a mapping fix): each record's payload is decoded
+   * again by the source that took it in, mapped and validated; what now becomes events is committed and the record
+   * removed with an audit row; what still fails stays, and its reason is returned. Truncated copies are not replayed.
+   */
+  async replayRejected(filter: RejectedFilter, actor: string, reason: string): Promise<{ replayed: number; stillRejected: { id: number; reason: string }[] }> {
+    const still: { id: number; reason: string }[] = [];
+    const done: number[] = [];
+    for (const rec of this.spool.admin.listRejected(filter)) {
+      const source = this.sources.get(rec.source);
+      const fail = (why: string) => still.push({ id: rec.id, reason: why });
+      if (rec.truncated) fail('only a truncated copy of the payload was kept');
+      else if (!source?.redecode) fail(`source '${rec.source}' is not configured (or cannot decode a stored payload)`);
+      else {
+        const decoded = source.redecode(rec.payload, rec.address);
+        if (!decoded.ok) fail(decoded.reason);
+        else {
+          const adapter = this.opts.config.sources?.[rec.source]?.type ?? 'unknown';
+          const mapped = this.mapper.map({ source: { adapter, id: rec.source }, address: rec.address, payload: decoded.value, receivedAt: new Date(rec.at) });
+          const built = mapped.ok ? mapped.drafts.map((d) => buildEvent(d, this.opts.configVersion, new Date(rec.at))) : [];
+          const bad = built.find((b) => !b.ok);
+          if (!mapped.ok) fail(mapped.reason);
+          else if (bad && !bad.ok) fail(bad.reason);
+          else {
+            await this.spool.append(built.flatMap((b) => (b.ok ? [toRecord(b.event)] : [])));
+            done.push(rec.id);
+          }
+        }
+      }
+    }
+    if (done.length) this.spool.admin.removeRejected(done, actor, reason, 'rejected.replay');
+    return { replayed: done.length, stillRejected: still };
   }
 
   /** Records input that could not become an event (malformed, unmappable, oversized), durably and visibly. */
@@ -202,6 +227,10 @@ export class Agent {
     this.spool?.close();
     this.log.info('agent stopped');
   }
+}
+
+function toRecord(e: CanonicalEvent): SpoolRecord {
+  return { idempotencyKey: e.idempotencyKey, orderingKey: e.orderingKey, type: e.type, priority: e.priority, occurredAt: Date.parse(e.occurredAt), body: JSON.stringify(e) };
 }
 
 function rejectedOf(m: SourceMessage, reason: string): RejectedInput {

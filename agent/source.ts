@@ -37,4 +37,6 @@ export interface Source {
   start(ctx: SourceContext): Promise<void>;
   stop(): Promise<void>;
   status(): SourceStatus;
+  /** Decodes a stored payload again (to replay a rejected record through the current mapping). */
+  redecode?(payload: Buffer, address: string): { ok: true; value: unknown } | { ok: false; reason: string };
 }

@@ -164,3 +164,29 @@ test('Sparkplug B: DDATA metrics named through their DBIRTH aliases become event
   assert.equal(body.occurredAt, new Date(1795760044250).toISOString());
   assert.equal(agent.spool.admin.listRejected().length, 0, 'the DBIRTH is consumed by a rule without events');
 });
+
+test('rejected messages are replayed through a fixed mapping: events committed, records removed, audited', async (t) => {
+  const broker = await startBroker(t);
+  const prefix = uniquePrefix();
+  const dir = tempDir(t);
+  const cfg = config(dir, broker, prefix, [`${prefix}/#`]);
+  const first = new Agent({ config: cfg, configVersion: 'v1', log: pino({ level: 'silent' }) });
+  await first.start();
+  await until(() => first.sources.get('hall2')!.status().connected, 'connected');
+  await new Promise((r) => setTimeout(r, 200));
+  const p = await publisher(t, broker);
+  await p.publishAsync(`${prefix}/lines/L1/scrap`, JSON.stringify({ id: 'sc-1', qty: 2, reason: 'SC-BURR' }), { qos: 1 });
+  await until(() => first.spool.admin.listRejected().length === 1, 'rejected: no rule yet');
+  await first.stop(500);
+
+  const fixed = config(dir, broker, prefix, [`${prefix}/#`]);
+  fixed.mappings!.push({ name: 'scrap', topic: `${prefix}/lines/{line}/scrap`, emit: [{ type: 'scrap', key: '{{payload.id}}', orderingKey: '{{topic.line}}/scrap', payload: { quantity: '{{payload.qty}}', unit: 'PC', reasonCode: '{{payload.reason}}' } }] });
+  const second = await startAgent(t, fixed);
+  const r = await second.replayRejected({}, 'tech', 'scrap rule added in plant1000-v13');
+  assert.deepEqual(r, { replayed: 1, stillRejected: [] });
+  assert.equal(second.spool.admin.listRejected().length, 0);
+  const body = JSON.parse(second.spool.db.prepare('SELECT body FROM events').pluck().get() as string);
+  assert.equal(body.idempotencyKey, '1000/hall2/sc-1');
+  assert.equal(body.source.adapter, 'mqtt');
+  assert.equal(second.spool.admin.auditLog()[0]!.action, 'rejected.replay');
+});

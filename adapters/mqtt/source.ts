@@ -39,6 +39,11 @@ export class MqttSource implements Source {
     this.reconnectDelay = cfg.reconnectMinMs ?? 1000;
   }
 
+  redecode(payload: Buffer, address: string) {
+    const as = this.cfg.decode ?? 'json';
+    return as === 'sparkplug' ? this.sparkplug.decode(address, payload) : decode(payload, as);
+  }
+
   status(): SourceStatus {
     return { ...this.stats };
   }
