@@ -60,6 +60,12 @@ export class MqttSource implements Source {
       keepalive: c.keepaliveSec ?? 30,
       reconnectPeriod: this.reconnectDelay,
       resubscribe: false, // subscriptions are reconciled on every connect, below
+      // QoS 2: mqtt.js hands the message to handleMessage only at PUBREL, which the broker sends after our PUBREC;
+      // the PUBREC waits for the commit, so the message is taken here, from the PUBLISH itself.
+      customHandleAcks: (_topic, _message, packet, done) => {
+        if (packet.qos === 2) this.take(packet);
+        done(0);
+      },
       ...(c.username && { username: c.username }),
       ...(c.password && { password: resolveSecret(c.password, `sources.${this.name}.password`) }),
       // MQTT 5: keep the session while away, and let many messages be in flight so they commit in large groups.
@@ -74,7 +80,7 @@ export class MqttSource implements Source {
     this.gate = new AckGate(client);
     // Take over message handling before the first packet can arrive, or queued session messages are missed.
     client.handleMessage = (packet, done) => {
-      this.take(packet);
+      if (packet.qos !== 2) this.take(packet); // QoS 2 was taken at PUBLISH (customHandleAcks)
       done();
     };
     client.on('connect', (connack) => {
