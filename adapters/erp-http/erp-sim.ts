@@ -52,6 +52,7 @@ export interface SimCounters {
 }
 
 interface Item {
+  occurredAt?: number | undefined;
   idempotencyKey: string;
   orderingKey: string;
   sequence: number | undefined;
@@ -68,7 +69,7 @@ interface ItemResult {
 export class ErpSim {
   readonly counters: SimCounters = { requests: 0, batches: 0, received: 0, accepted: 0, duplicates: 0, outOfOrder: 0, rejected: 0, faults: 0, unauthorized: 0, tokensIssued: 0, csrfRefused: 0 };
   /** Accepted events in arrival order. */
-  readonly booked: { idempotencyKey: string; orderingKey: string; sequence: number | undefined; documentNumber: string; at: number }[] = [];
+  readonly booked: { idempotencyKey: string; orderingKey: string; sequence: number | undefined; documentNumber: string; at: number; occurredAt: number | undefined }[] = [];
   /** Arrival time of every request, for pacing assertions. */
   readonly requestTimes: number[] = [];
   private readonly docs = new Map<string, string>();
@@ -236,7 +237,7 @@ export class ErpSim {
     const documentNumber = String(this.nextDoc++);
     this.docs.set(item.idempotencyKey, documentNumber);
     this.counters.accepted++;
-    this.booked.push({ idempotencyKey: item.idempotencyKey, orderingKey: item.orderingKey, sequence: item.sequence, documentNumber, at: Date.now() });
+    this.booked.push({ idempotencyKey: item.idempotencyKey, orderingKey: item.orderingKey, sequence: item.sequence, documentNumber, at: Date.now(), occurredAt: item.occurredAt });
     return { idempotencyKey: item.idempotencyKey, status: 201, documentNumber };
   }
 
@@ -265,6 +266,10 @@ export class ErpSim {
 
   private async control(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (path === '/_sim/counters') return send(res, 200, this.counters);
+    if (path === '/_sim/latencies') {
+      // Booking time minus source time (ms) of every booked event with a source time, for latency benchmarks.
+      return send(res, 200, this.booked.flatMap((b) => (b.occurredAt === undefined ? [] : [b.at - b.occurredAt])));
+    }
     const body = JSON.parse((await readBody(req, 1024 * 1024)) || '{}') as Record<string, unknown>;
     if (path === '/_sim/fault') {
       this.setFault(body.mode ? (body as SimFault) : undefined, typeof body.forMs === 'number' ? body.forMs : Infinity);
@@ -289,6 +294,7 @@ function itemOf(e: unknown): Item {
     orderingKey: String(o.orderingKey ?? ''),
     sequence: typeof o.sequence === 'number' ? o.sequence : undefined,
     type: String(o.type ?? ''),
+    occurredAt: typeof o.occurredAt === 'string' ? Date.parse(o.occurredAt) : undefined,
   };
 }
 
