@@ -1,22 +1,23 @@
 // Acknowledge after commit, at full speed. mqtt.js reads the next packet only after a QoS 1/2 message's PUBACK
 // (PUBREC) has been handed to its _sendPacket, so holding the ack until a commit would take in one message per
 // commit (~64 messages/s measured here). The gate lets mqtt.js go on at once, keeps each ack packet, and sends the
-// kept acks in arrival order (as MQTT requires) once the messages before them are committed. Acks of a connection
-// that closed are dropped: the broker redelivers those messages and the spool recognises them.
+// kept acks in arrival order (as MQTT requires) once the messages they answer are committed.
+//
+// Acks are matched to messages by arrival order, never by packet id: a broker may reuse an id while an earlier
+// message with that id still waits (redelivery after a reconnect), and an ack sent by id could then answer a
+// message that is not committed yet. mqtt.js hands over each ack before it reads the next packet, so the n-th kept
+// ack answers the n-th message taken in. Acks of a connection that closed are dropped (the generation changes):
+// the broker redelivers those messages and the spool recognises them.
 import type { MqttClient, Packet } from 'mqtt';
 
 type SendPacket = (packet: Packet, cb?: (err?: Error) => void, cbStorePut?: unknown, noStore?: boolean) => void;
 
-interface Held {
-  messageId: number;
-  packet: Packet;
-  released: boolean;
-}
-
 export class AckGate {
-  private queue: Held[] = [];
+  private queue: Packet[] = [];
   private readonly send: SendPacket;
   private readonly client: MqttClient;
+  /** Changes whenever the connection closes: acks of an older generation no longer exist. */
+  generation = 0;
   /** Acks sent so far, for status and tests. */
   sent = 0;
 
@@ -26,25 +27,25 @@ export class AckGate {
     this.send = c._sendPacket.bind(client);
     c._sendPacket = (packet, cb, cbStorePut, noStore) => {
       if (packet.cmd === 'puback' || packet.cmd === 'pubrec') {
-        this.queue.push({ messageId: (packet as { messageId: number }).messageId, packet, released: false });
+        this.queue.push(packet);
         cb?.(); // lets mqtt.js read the next packet now; the ack itself waits for the commit
         return;
       }
       this.send(packet, cb, cbStorePut, noStore);
     };
-    client.on('close', () => (this.queue = []));
+    client.on('close', () => {
+      this.queue = [];
+      this.generation++;
+    });
   }
 
-  /** The messages with these ids are committed: send every ack that is now first in line. */
-  release(messageIds: Iterable<number>): void {
-    const ids = new Set(messageIds);
-    for (const h of this.queue) if (ids.has(h.messageId)) h.released = true;
-    while (this.queue[0]?.released) {
-      const h = this.queue.shift()!;
-      if (this.client.connected) {
-        this.send(h.packet);
-        this.sent++;
-      }
+  /** The next `count` messages (QoS 1/2, taken in during `generation`) are committed: send their acks, in order. */
+  release(count: number, generation: number): void {
+    if (generation !== this.generation || count === 0) return;
+    for (const packet of this.queue.splice(0, count)) {
+      if (!this.client.connected) continue;
+      this.send(packet);
+      this.sent++;
     }
   }
 

@@ -4,13 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { Spool } from '../../spool/spool.ts';
 import { tempDir, until, sleep } from '../../test/helpers.ts';
-import { startBroker, uniquePrefix } from './test-broker.ts';
+import { startPrivateMosquitto, uniquePrefix } from './test-broker.ts';
 
 const main = join(import.meta.dirname, '../../cli/main.ts');
 const N = 10_000;
@@ -48,6 +46,11 @@ function spooledKeys(dir: string): number {
   const s = Spool.open({ path: join(dir, 'spool.db'), routes: [] });
   try {
     const n = s.db.prepare(`SELECT count(DISTINCT idem) FROM events`).pluck().get() as number;
+    if (n < N) {
+      const have = new Set((s.db.prepare('SELECT idem FROM events').pluck().all() as string[]).map((k) => Number(k.split('/').pop())));
+      const missing = Array.from({ length: N }, (_, i) => i).filter((i) => !have.has(i));
+      console.error(`not (yet) in the spool: ${missing.length}, first ${missing.slice(0, 10).join(',')}, last ${missing.slice(-5).join(',')}`);
+    }
     const all = s.db.prepare(`SELECT count(*) FROM events`).pluck().get() as number;
     assert.equal(all, n);
     return n;
@@ -63,9 +66,11 @@ async function stopGracefully(p: ChildProcess): Promise<void> {
 }
 
 test('kill -9 of the agent while 10,000 QoS 1 messages arrive: each becomes exactly one event', async (t) => {
-  const broker = await startBroker(t);
-  const prefix = uniquePrefix();
   const dir = tempDir(t);
+  const mosquitto = await startPrivateMosquitto(t, tempDir(t));
+  if (!mosquitto) return t.skip('mosquitto is not installed');
+  const broker = { url: mosquitto.url, protocolVersion: 5 as const };
+  const prefix = uniquePrefix();
   const config = writeConfig(dir, broker.url, broker.protocolVersion, prefix);
   let agent = startAgent(config);
   t.after(() => agent.p.kill('SIGKILL'));
@@ -88,8 +93,10 @@ test('kill -9 of the agent while 10,000 QoS 1 messages arrive: each becomes exac
   // Let the last agent take in the rest, then stop it and count.
   await sleep(1500);
   await stopGracefully(agent.p);
+  // On a loaded machine the broker may still hold messages for the session: let the agent come back for them.
+  // A lost message would stay lost however often it does.
   let n = spooledKeys(dir);
-  if (n < N) {
+  for (let round = 0; round < 5 && n < N; round++) {
     agent = startAgent(config);
     await agent.connected;
     await sleep(2000);
@@ -99,32 +106,20 @@ test('kill -9 of the agent while 10,000 QoS 1 messages arrive: each becomes exac
   assert.equal(n, N, 'every message exactly once');
 });
 
-test('a broker restart (sessions kept on its disk) while 10,000 QoS 1 messages arrive: each becomes exactly one event', { skip: process.env.MQTT_URL ? 'restarts the embedded broker only' : false }, async (t) => {
-  const { default: persistence } = (await import('aedes-persistence')) as unknown as { default: () => unknown };
-  const store = persistence();
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  let aedes = await Aedes.createBroker({ persistence: store as never });
-  server.on('connection', (s) => aedes.handle(s));
-  t.after(async () => {
-    await new Promise<void>((r) => aedes.close(() => r()));
-    server.close();
-  });
-  const url = `mqtt://127.0.0.1:${port}`;
+test('a broker restart while 10,000 QoS 1 messages arrive: each becomes exactly one event', async (t) => {
+  const mosquitto = await startPrivateMosquitto(t, tempDir(t));
+  if (!mosquitto) return t.skip('mosquitto is not installed');
   const prefix = uniquePrefix();
   const dir = tempDir(t);
-  const agent = startAgent(writeConfig(dir, url, 4, prefix));
+  const agent = startAgent(writeConfig(dir, mosquitto.url, 5, prefix));
   t.after(() => agent.p.kill('SIGKILL'));
   await agent.connected;
   await sleep(200);
-  const pub = await connectAsync(url, { protocolVersion: 4, reconnectPeriod: 50 });
+  const pub = await connectAsync(mosquitto.url, { protocolVersion: 5, reconnectPeriod: 50 });
   t.after(() => pub.endAsync());
   await publishAll(pub, prefix, async (i) => {
     if (i === 5000) {
-      // The broker goes down with every connection and comes back on the same store.
-      await new Promise<void>((r) => aedes.close(() => r()));
-      aedes = await Aedes.createBroker({ persistence: store as never });
+      await mosquitto.restart();
       await until(() => pub.connected, 'publisher reconnected', 10_000);
     }
   });

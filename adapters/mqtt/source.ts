@@ -15,6 +15,8 @@ import { SparkplugDecoder } from './sparkplug.ts';
 
 interface Taken {
   packet: IPublishPacket;
+  /** The ack gate's generation when the message came in (QoS 1/2 only): its ack belongs to that connection. */
+  generation: number;
   message?: SourceMessage;
   rejected?: { reason: string };
 }
@@ -106,7 +108,9 @@ export class MqttSource implements Source {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.flushing;
-    await this.client?.endAsync();
+    // Forced: the source publishes nothing, and acknowledgements not yet released must not go out now. A polite
+    // end can wait forever while the client is between reconnect attempts to a broker that is gone.
+    await this.client?.endAsync(true);
   }
 
   /** Subscribes to the configured topics and drops those a persistent session still holds from an older config. */
@@ -141,11 +145,11 @@ export class MqttSource implements Source {
     const payload = packet.payload as Buffer;
     const max = this.cfg.maxPayloadBytes ?? 262_144;
     if (payload.length > max) {
-      this.batch.push({ packet, rejected: { reason: `payload of ${payload.length} bytes exceeds maxPayloadBytes ${max}` } });
+      this.batch.push({ packet, generation: this.gate.generation, rejected: { reason: `payload of ${payload.length} bytes exceeds maxPayloadBytes ${max}` } });
     } else {
       const as = this.cfg.decode ?? 'json';
       const d = as === 'sparkplug' ? this.sparkplug.decode(address, payload) : decode(payload, as);
-      if (!d.ok) this.batch.push({ packet, rejected: { reason: d.reason } });
+      if (!d.ok) this.batch.push({ packet, generation: this.gate.generation, rejected: { reason: d.reason } });
       else {
         const p = packet.properties;
         const properties: Record<string, unknown> = { ...(p?.userProperties ?? {}) };
@@ -154,7 +158,7 @@ export class MqttSource implements Source {
         if (p?.responseTopic) properties.responseTopic = p.responseTopic;
         properties.qos = packet.qos;
         properties.retain = packet.retain;
-        this.batch.push({ packet, message: { source: { adapter: 'mqtt', id: this.name }, address, payload: d.value, properties, receivedAt: new Date() } });
+        this.batch.push({ packet, generation: this.gate.generation, message: { source: { adapter: 'mqtt', id: this.name }, address, payload: d.value, properties, receivedAt: new Date() } });
       }
     }
     if (this.batch.length >= (this.cfg.maxBatch ?? 2000)) this.queueFlush(true);
@@ -194,6 +198,8 @@ export class MqttSource implements Source {
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
-    this.gate.release(group.flatMap((t) => (t.packet.qos > 0 && t.packet.messageId !== undefined ? [t.packet.messageId] : [])));
+    // Groups commit in arrival order, so this group's acks are next in the gate (those of a closed connection are gone).
+    const gen = this.gate.generation;
+    this.gate.release(group.filter((t) => t.packet.qos > 0 && t.generation === gen).length, gen);
   }
 }

@@ -28,3 +28,49 @@ export async function startBroker(t: TestContext): Promise<TestBroker> {
 export function uniquePrefix(): string {
   return `plantsync-test/${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/**
+ * A private Mosquitto (the machine's binary) on an ephemeral port with its own persistence folder, for tests that
+ * kill clients or restart the broker: the embedded aedes (in-memory persistence) lost in-flight QoS 1 messages of
+ * killed clients under load in our runs, which a real broker must not. Undefined when mosquitto is not installed.
+ */
+export async function startPrivateMosquitto(t: TestContext, dir: string): Promise<{ url: string; restart: () => Promise<void> } | undefined> {
+  const { existsSync, writeFileSync } = await import('node:fs');
+  const { spawn } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const bin = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
+  if (!bin) return undefined;
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, 'max_queued_messages 0', 'max_inflight_messages 0', ...(process.getuid?.() === 0 ? ['user root'] : [])].join('\n') + '\n');
+  let proc = spawn(bin, ['-c', conf], { stdio: 'ignore' });
+  const up = async () => {
+    const { connectAsync } = await import('mqtt');
+    for (let i = 0; i < 100; i++) {
+      try {
+        const c = await connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 500 });
+        await c.endAsync();
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    throw new Error('private mosquitto did not start');
+  };
+  await up();
+  t.after(() => proc.kill('SIGKILL'));
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    // A clean broker restart: SIGTERM makes Mosquitto write its persistence file, which the new process reads.
+    restart: async () => {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+      proc = spawn(bin, ['-c', conf], { stdio: 'ignore' });
+      await up();
+    },
+  };
+}
