@@ -11,7 +11,7 @@ import type { Batch, ClaimedEvent, ItemResult, Outcome, Sink } from '../../agent
 import { createAuth, type Auth } from './auth.ts';
 import { classifyError, classifyStatus, type ClassifyOptions, type Verdict } from './classify.ts';
 import type { ErpHttpSinkConfig } from './config.ts';
-import { compilePath, type Getter } from './json-path.ts';
+import { compilePath, type Getter } from '../../agent/mapping/expr.ts';
 import { Pacing } from './pacing.ts';
 import { compileBody, compileString } from './template.ts';
 

@@ -5,6 +5,8 @@
 
 export type Scope = Record<string, unknown>;
 export type Expr = (scope: Scope) => unknown;
+/** Reads a path out of any value (parsed JSON answers, message scopes). */
+export type Getter = (value: unknown) => unknown;
 
 export class MappingError extends Error {
   override readonly name = 'MappingError';
@@ -29,11 +31,11 @@ function tokenize(src: string, where: string): Token[] {
 }
 
 /** A path getter: "payload.items[0].qty" or "payload.metrics['Counter/Good']" (names with any characters). */
-export function compilePath(path: string): Expr {
+export function compilePath(path: string): Getter {
   const parts: string[] = [];
   for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]|\['([^']*)'\]/g)) parts.push(m[1] ?? m[2] ?? m[3]!);
-  return (scope) => {
-    let v: unknown = scope;
+  return (value) => {
+    let v: unknown = value;
     for (const p of parts) {
       if (v === null || typeof v !== 'object') return undefined;
       v = (v as Record<string, unknown>)[p];

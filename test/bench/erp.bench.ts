@@ -1,6 +1,5 @@
 // Spool -> dispatcher -> ERP HTTP sink -> erp-sim (in its own process, so it does not share the agent's core) on
 // loopback: throughput with batches of 500, and how long a 1,000,000-event backlog takes to drain.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,21 +10,7 @@ import { ErpHttpSink } from '../../adapters/erp-http/sink.ts';
 import { Spool } from '../../spool/spool.ts';
 import type { SpoolRecord } from '../../spool/types.ts';
 import type { Figure } from './report.ts';
-
-const main = join(import.meta.dirname, '../../cli/main.ts');
-
-async function startSim(): Promise<{ url: string; stop: () => void; counters: () => Promise<{ accepted: number; duplicates: number; outOfOrder: number }> }> {
-  const p = spawn(process.execPath, [main, 'erp-sim', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve) => {
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-  });
-  return { url, stop: () => p.kill('SIGKILL'), counters: async () => (await (await fetch(`${url}/_sim/counters`)).json()) as never };
-}
+import { startSimProcess } from './sim-process.ts';
 
 function records(from: number, n: number): SpoolRecord[] {
   const out: SpoolRecord[] = [];
@@ -50,7 +35,7 @@ function records(from: number, n: number): SpoolRecord[] {
 
 export async function erpBenchmarks(backlog = 1_000_000): Promise<Figure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'plantsync-erp-bench-'));
-  const sim = await startSim();
+  const sim = await startSimProcess();
   const spool = Spool.open({ path: join(dir, 'spool.db'), routes: [{ sink: 'erp', types: '*', onReject: 'park' }] });
   const log = pino({ level: 'silent' });
   const sink = new ErpHttpSink('erp', { type: 'erp-http', url: `${sim.url}/batch`, connections: 8, response: { itemsPath: 'results', itemStatusPath: 'status', itemErrorPath: 'error', receiptPath: 'documentNumber' } }, { log });

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { Agent } from '../../agent/agent.ts';
 import type { AgentConfig } from '../../agent/config.ts';
 import type { Figure } from './report.ts';
+import { startSimProcess } from './sim-process.ts';
 
 const URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 
@@ -27,21 +28,6 @@ function runPublisher(url: string, topic: string, rate: number, seconds: number,
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('exit', (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`publisher exited ${code}`))));
   });
-}
-
-/** erp-sim in its own process, so it does not share the agent's event loop. */
-async function startSimProcess() {
-  const p = spawn(process.execPath, [join(import.meta.dirname, '../../cli/main.ts'), 'erp-sim', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve) => {
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-  });
-  const get = async <T>(path: string) => (await (await fetch(`${url}${path}`)).json()) as T;
-  return { url, stop: () => p.kill('SIGKILL'), counters: () => get<{ accepted: number }>('/_sim/counters'), latencies: () => get<number[]>('/_sim/latencies') };
 }
 
 async function waitForAsync(fn: () => Promise<boolean>, ms: number): Promise<boolean> {
