@@ -152,6 +152,15 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
     const batch: Batch = { id: claim.id, key: claim.batchKey, attempt: claim.attempts, events: claim.events };
     let outcome: Outcome;
     try {
+      // The claim must be on disk before the batch leaves: after a power cut it is re-sent under the same key.
+      await this.spool.synced();
+    } catch (err) {
+      this.log.error({ err, claim: claim.id }, 'spool flush failed; batch not sent');
+      this.inflight.delete(claim.id);
+      this.setInFlight();
+      return;
+    }
+    try {
       outcome = await this.sink.deliver(batch, this.abort.signal);
     } catch (err) {
       outcome = { kind: 'retry', error: `sink threw: ${(err as Error).message}` };

@@ -71,13 +71,22 @@ export class Admin {
   private readonly delivery: Delivery;
   private readonly now: () => number;
   private readonly wake: (sink: string) => void;
+  private readonly durable: () => void;
 
-  constructor(db: Db, sinks: Map<string, SinkState>, delivery: Delivery, now: () => number, wake: (sink: string) => void) {
+  /** `durable` flushes the spool's log: every admin write is on disk when its call returns. */
+  constructor(db: Db, sinks: Map<string, SinkState>, delivery: Delivery, now: () => number, wake: (sink: string) => void, durable: () => void) {
     this.db = db;
     this.sinks = sinks;
     this.delivery = delivery;
     this.now = now;
     this.wake = wake;
+    this.durable = durable;
+  }
+
+  private write<T>(fn: () => T): T {
+    const result = this.db.transaction(fn)();
+    this.durable();
+    return result;
   }
 
   listDead(f: DeadFilter = {}): DeadLetter[] {
@@ -115,7 +124,7 @@ export class Admin {
 
   private resolveDead(f: DeadFilter, actor: string, reason: string, action: string, requeue: boolean): number {
     requireReason(reason);
-    return this.db.transaction(() => {
+    return this.write(() => {
       const rows = this.listDead({ ...f, limit: f.limit ?? 1_000_000 });
       const touched = new Map<SinkState, Set<string>>();
       for (const r of rows) {
@@ -132,20 +141,20 @@ export class Admin {
       }
       this.audit(actor, action, describe(f), rows.length, reason);
       return rows.length;
-    })();
+    });
   }
 
   /** Stores unmappable or invalid input with a bounded copy of its payload, durably, before the source is acked. */
   addRejected(items: RejectedInput[]): number[] {
     const ins = this.db.prepare('INSERT INTO rejected(at, source, address, reason, payload, truncated) VALUES (?, ?, ?, ?, ?, ?)');
     const now = this.now();
-    return this.db.transaction(() =>
+    return this.write(() =>
       items.map((it) => {
         const buf = Buffer.isBuffer(it.payload) ? it.payload : Buffer.from(it.payload);
         const kept = buf.subarray(0, REJECTED_PAYLOAD_LIMIT);
         return Number(ins.run(now, it.source, it.address, it.reason.slice(0, 2000), kept, buf.length > kept.length ? 1 : 0).lastInsertRowid);
       }),
-    )();
+    );
   }
 
   listRejected(f: RejectedFilter = {}): RejectedRecord[] {
@@ -171,12 +180,12 @@ export class Admin {
   removeRejected(ids: number[], actor: string, reason: string, action: 'rejected.replay' | 'rejected.drop'): number {
     requireReason(reason);
     const del = this.db.prepare('DELETE FROM rejected WHERE id = ?');
-    return this.db.transaction(() => {
+    return this.write(() => {
       let n = 0;
       for (const id of ids) n += del.run(id).changes;
       this.audit(actor, action, `ids ${ids.slice(0, 20).join(',')}${ids.length > 20 ? ',...' : ''}`, n, reason);
       return n;
-    })();
+    });
   }
 
   /**
@@ -189,7 +198,7 @@ export class Admin {
     if (!s) throw new Error(`unknown sink '${sink}'`);
     const claimed = new Set<number>();
     for (const c of s.claims.values()) for (const q of c.seqs) claimed.add(q);
-    return this.db.transaction(() => {
+    return this.write(() => {
       const rows = this.db
         .prepare(`SELECT e.seq, e.okey FROM events e WHERE e.occurred_at >= ? AND e.occurred_at < ?
           ${type ? 'AND e.type = ?' : ''}
@@ -203,7 +212,7 @@ export class Admin {
       this.audit(actor, 'replay', `sink ${sink} occurredAt [${new Date(since).toISOString()}, ${new Date(until).toISOString()})${type ? ` type ${type}` : ''}`, n, reason);
       this.wake(sink);
       return n;
-    })();
+    });
   }
 
   auditLog(limit = 100): AuditEntry[] {

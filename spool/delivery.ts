@@ -28,6 +28,8 @@ export interface DeliveryDeps {
   onRejectPolicy: (sink: string, type: string) => 'park' | 'skip';
   /** Called when a sink has work again (held events released). */
   wake: (sink: string) => void;
+  /** Called after each commit: it is on disk once the spool's WAL flush has run (synced()). */
+  committed: () => void;
 }
 
 const SCAN_PAGE = 512;
@@ -142,6 +144,7 @@ export class Delivery {
       s.addClaim(state);
       return state;
     })();
+    this.deps.committed();
     if (!c) return this.claim(s, maxEvents, maxBytes, spread); // only moved blocked rows aside: look again
     return toClaim(s.name, c, taken);
   }
@@ -163,15 +166,10 @@ export class Delivery {
     if (!c || !c.handedOut) throw new Error(`settle: claim ${claim.id} of sink ${s.name} is not handed out`);
     const now = this.deps.now();
     // A settle need not wait for the disk: if power fails before it is flushed, the claim is still in the file and
-    // goes out again as the same batch under the same key, which the ERP recognises. The next FULL commit (an
-    // append or a claim) flushes it anyway, since WAL frames are written in order.
-    const db = this.deps.db;
-    db.pragma('synchronous = NORMAL');
-    try {
-      this.settleTx(s, c, claim, outcome, now);
-    } finally {
-      db.pragma('synchronous = FULL');
-    }
+    // goes out again as the same batch under the same key, which the ERP recognises. The next flush (for an append
+    // or a claim) covers it anyway, since WAL frames are written in order.
+    this.settleTx(s, c, claim, outcome, now);
+    this.deps.committed();
   }
 
   private settleTx(s: SinkState, c: ClaimState, claim: Claim, outcome: Settlement, now: number): void {

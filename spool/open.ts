@@ -53,7 +53,9 @@ function tryOpen(path: string, opts: OpenOptions): Db {
       if (isBusy(err)) throw new SpoolLockedError(path, readOwner(path));
       throw err;
     }
-    db.pragma('synchronous = FULL');
+    // NORMAL: a commit only writes its WAL frames; WalSync (wal-sync.ts) flushes them off the event loop, and the
+    // spool confirms nothing outside before that flush. SQLite still fsyncs around checkpoints itself.
+    db.pragma('synchronous = NORMAL');
     db.pragma('cache_size = -65536'); // 64 MiB: keeps the idempotency index hot as the backlog grows
     db.pragma('temp_store = MEMORY');
     // Checkpoint every ~16 MiB of WAL rather than 4 MiB: fewer main-file fsyncs in the commit path.

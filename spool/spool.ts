@@ -8,6 +8,7 @@ import { Delivery } from './delivery.ts';
 import { AppendWriter } from './append-writer.ts';
 import { Admin } from './admin.ts';
 import { Maintenance } from './maintenance.ts';
+import { WalSync } from './wal-sync.ts';
 import {
   SpoolFullError,
   type AppendResult,
@@ -22,6 +23,7 @@ import {
 
 interface Pending {
   records: SpoolRecord[];
+  onCommitted: (() => void) | undefined;
   resolve: (r: AppendResult[]) => void;
   reject: (e: Error) => void;
 }
@@ -49,10 +51,12 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
   }
 
   readonly db: Db;
+  private readonly wal: WalSync;
 
   private constructor(db: Db, opts: SpoolOptions) {
     super();
     this.db = db;
+    this.wal = new WalSync(`${db.name}-wal`, opts.flushWal);
     this.now = opts.now ?? Date.now;
     this.notice = opts.onNotice ?? (() => {});
     this.commitWindowMs = opts.commitWindowMs ?? 0;
@@ -63,7 +67,8 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     };
     this.writer = new AppendWriter(db);
     const wake = (sink: string) => this.wake(this.sinkState(sink));
-    this.delivery = new Delivery({ db, now: this.now, onRejectPolicy: (s, t) => this.policy(s, t), wake });
+    const committed = () => this.wal.committedOne();
+    this.delivery = new Delivery({ db, now: this.now, onRejectPolicy: (s, t) => this.policy(s, t), wake, committed });
     this.maintenance = new Maintenance(db, this.sinks, {
       capBytes: opts.capBytes ?? 0,
       warnRatio: opts.warnRatio ?? 0.8,
@@ -71,7 +76,8 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
       now: this.now,
       notice: this.notice,
     });
-    this.admin = new Admin(db, this.sinks, this.delivery, this.now, wake);
+    // Admin actions are rare and must be durable when they return (a rejected record before its source is acked).
+    this.admin = new Admin(db, this.sinks, this.delivery, this.now, wake, () => (committed(), this.wal.syncNow()));
     this.sinkNames(); // every sink with state in the file, routed or not, so retention never deletes what it owes
     this.setRoutes(opts.routes);
   }
@@ -91,14 +97,16 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
   }
 
   /**
-   * Durably appends records. Resolves once they are committed with synchronous=FULL, so an upstream
+   * Durably appends records. Resolves once they are committed and flushed to disk (wal-sync.ts), so an upstream
    * acknowledgement after this survives kill -9 and power loss. Appends within the commit window share one
    * transaction. Rejects with SpoolFullError when business records meet the cap (back-pressure: do not ack).
+   * `onCommitted` runs once the records are committed, before the flush: appends commit in call order, so a caller
+   * that must keep order across appends (a source pipelining its groups) issues the next one from there.
    */
-  append(records: SpoolRecord[]): Promise<AppendResult[]> {
+  append(records: SpoolRecord[], onCommitted?: () => void): Promise<AppendResult[]> {
     if (this.closed) return Promise.reject(new Error('spool is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ records, resolve, reject });
+      this.queue.push({ records, onCommitted, resolve, reject });
       this.queued += records.length;
       if (this.queued >= this.maxGroup) this.flush();
       else if (!this.flushScheduled) {
@@ -139,8 +147,24 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
       for (const p of ok) p.reject(err as Error);
       return;
     }
-    ok.forEach((p, i) => p.resolve(results[i]!));
+    this.wal.committedOne();
+    for (const p of ok) p.onCommitted?.();
+    // Sinks may claim at once; nothing leaves before its flush (a dispatcher waits for synced() before sending).
     for (const s of woken) this.wake(s);
+    this.wal.synced().then(
+      () => ok.forEach((p, i) => p.resolve(results[i]!)),
+      (err: Error) => ok.forEach((p) => p.reject(err)),
+    );
+  }
+
+  /** WAL flushes so far: under load far fewer than commits, as commits share them. */
+  get flushes(): number {
+    return this.wal.flushes;
+  }
+
+  /** Resolves once every commit so far (appends, claims) is on disk: call before anything leaves the agent. */
+  synced(): Promise<void> {
+    return this.wal.synced();
   }
 
   /**
@@ -184,7 +208,13 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     this.flush();
     this.closed = true;
     markCleanShutdown(this.db);
+    try {
+      this.wal.syncNow(); // confirms the last group before the file closes
+    } catch {
+      // sticky failure: those appends are rejected and their sources never acknowledged them
+    }
     this.db.close();
+    this.wal.close();
   }
 
   /** Something changed for this sink (new events, keys released): claims must look again. */

@@ -73,6 +73,8 @@ export interface SpoolOptions {
   /** Warnings and reports from the spool (capacity, quarantine, dropped telemetry). */
   onNotice?: (notice: SpoolNotice) => void;
   now?: () => number;
+  /** The WAL flush (fs.fdatasync); tests hand in a slow or failing one, as a disk would be. */
+  flushWal?: (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
 }
 
 export type SpoolNotice =
