@@ -102,7 +102,7 @@ export class Agent {
         metrics: this.metrics,
         agentId: cfg.agent.id,
         stateDir: cfg.agent.stateDir,
-        ingest: (msgs) => this.ingestMessages(msgs),
+        ingest: (msgs, onCommitted) => this.ingestMessages(msgs, onCommitted),
         reject: (items) => this.reject(items),
       });
     }
@@ -114,7 +114,7 @@ export class Agent {
    * Maps drafts to canonical events and commits them durably. Invalid drafts become rejected records (committed
    * too). Resolves after the commit: only then may the source acknowledge. Rejects on back-pressure (SpoolFullError).
    */
-  async ingest(drafts: EventDraft[], rawOf?: (i: number) => RejectedInput): Promise<IngestResult> {
+  async ingest(drafts: EventDraft[], rawOf?: (i: number) => RejectedInput, onCommitted?: () => void): Promise<IngestResult> {
     if (this.intakeClosed) throw new Error('agent is stopping: not taking events');
     const receivedAt = new Date();
     const records = [];
@@ -128,7 +128,8 @@ export class Agent {
       }
     }
     if (rejected.length) this.reject(rejected);
-    const results = records.length ? await this.spool.append(records) : [];
+    if (!records.length) onCommitted?.();
+    const results = records.length ? await this.spool.append(records, onCommitted) : [];
     const duplicates = results.filter((r) => r.duplicate).length;
     const out = { accepted: results.length - duplicates, duplicates, rejected: rejected.length };
     this.ingestStats.accepted += out.accepted;
@@ -142,7 +143,7 @@ export class Agent {
    * whose events fail their schema) becomes a rejected record with source, address, reason and a bounded copy of
    * the payload. Resolves after the commit: then the source may acknowledge every message it passed in.
    */
-  async ingestMessages(msgs: SourceMessage[]): Promise<IngestResult> {
+  async ingestMessages(msgs: SourceMessage[], onCommitted?: () => void): Promise<IngestResult> {
     const drafts: EventDraft[] = [];
     const origin: SourceMessage[] = [];
     const rejected: RejectedInput[] = [];
@@ -152,7 +153,7 @@ export class Agent {
       else for (const d of r.drafts) (drafts.push(d), origin.push(m));
     }
     if (rejected.length) this.reject(rejected);
-    const res = await this.ingest(drafts, (i) => rejectedOf(origin[i]!, 'invalid event'));
+    const res = await this.ingest(drafts, (i) => rejectedOf(origin[i]!, 'invalid event'), onCommitted);
     return { ...res, rejected: res.rejected + rejected.length };
   }
 

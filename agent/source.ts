@@ -18,8 +18,12 @@ export interface SourceContext {
   metrics: Metrics;
   agentId: string;
   stateDir: string;
-  /** Maps and commits; rejects with SpoolFullError (do not acknowledge: back-pressure) or when stopping. */
-  ingest(messages: SourceMessage[]): Promise<IngestResult>;
+  /**
+   * Maps and commits; resolves once that is on disk. Rejects with SpoolFullError (do not acknowledge:
+   * back-pressure) or when stopping. `onCommitted` runs when the commit is made, before the flush: a source that
+   * keeps several groups in flight starts the next group's ingest from there, so groups commit in order.
+   */
+  ingest(messages: SourceMessage[], onCommitted?: () => void): Promise<IngestResult>;
   /** Stores input that cannot even be decoded (malformed, oversized) as rejected records; durable on return. */
   reject(items: { source: string; address: string; reason: string; payload: Buffer | string }[]): void;
 }

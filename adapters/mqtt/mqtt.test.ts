@@ -218,15 +218,40 @@ test('when the spool refuses business events, nothing is acknowledged and nothin
   let acks = 0;
   broker.aedes?.on('ack', () => acks++);
   const { SpoolFullError } = await import('../../spool/types.ts');
-  spool.append = (records) => (full ? Promise.reject(new SpoolFullError(1, 1)) : append(records));
+  spool.append = (records, onCommitted) => (full ? Promise.reject(new SpoolFullError(1, 1)) : append(records, onCommitted));
   await new Promise((r) => setTimeout(r, 200));
   const p = await publisher(t, broker);
-  await Promise.all(Array.from({ length: 50 }, (_, i) => p.publishAsync(`${prefix}/machines/PRESS-01/count`, JSON.stringify({ seq: i, order: 'PO1', good: 1 }), { qos: 1 })));
-  await new Promise((r) => setTimeout(r, 1500));
+  // In rounds, so the messages reach the source as several groups, each refused and retried on its own timer.
+  for (let round = 0; round < 5; round++) {
+    await Promise.all(Array.from({ length: 10 }, (_, k) => p.publishAsync(`${prefix}/machines/PRESS-01/count`, JSON.stringify({ seq: round * 10 + k, order: 'PO1', good: 1 }), { qos: 1 })));
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
   assert.equal(count(agent), 0);
   assert.equal(acks, 0, 'nothing acknowledged while the spool refuses');
   full = false;
   await until(() => count(agent) === 50, () => `50 events after the spool has room (have ${count(agent)})`, 15_000);
+  if (broker.aedes) await until(() => acks === 50, 'all acknowledged once committed');
+});
+
+test('a group the spool refused once is not overtaken by the groups behind it', async (t) => {
+  const broker = await startBroker(t);
+  const prefix = uniquePrefix();
+  const agent = await startAgent(t, config(tempDir(t), broker, prefix));
+  const spool = agent.spool;
+  const append = spool.append.bind(spool);
+  const { SpoolFullError } = await import('../../spool/types.ts');
+  let refusals = 1; // the first group is refused once (and retried a second later); later ones would be accepted
+  spool.append = (records, onCommitted) => (refusals-- > 0 ? Promise.reject(new SpoolFullError(1, 1)) : append(records, onCommitted));
+  await new Promise((r) => setTimeout(r, 200));
+  const p = await publisher(t, broker);
+  for (let round = 0; round < 5; round++) {
+    await Promise.all(Array.from({ length: 10 }, (_, k) => p.publishAsync(`${prefix}/machines/PRESS-01/count`, JSON.stringify({ seq: round * 10 + k, order: 'PO1', good: 1 }), { qos: 1 })));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await until(() => count(agent) === 50, () => `50 events (have ${count(agent)})`, 15_000);
+  const order = (spool.db.prepare('SELECT idem FROM events ORDER BY seq').pluck().all() as string[]).map((k) => Number(k.split('/').pop()));
+  assert.deepEqual(order, Array.from({ length: 50 }, (_, i) => i), 'the key\'s events are spooled in publish order');
 });
 
 test('username and password from a secret file are presented to the broker', { skip: process.env.MQTT_URL ? 'needs the embedded broker' : false }, async (t) => {

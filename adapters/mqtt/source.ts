@@ -28,7 +28,9 @@ export class MqttSource implements Source {
   private client: MqttClient | undefined;
   private gate!: AckGate;
   private batch: Taken[] = [];
-  private flushing: Promise<void> = Promise.resolve();
+  /** Settles when the latest group has committed (or was given up), and when its acks have gone out. */
+  private committed: Promise<void> = Promise.resolve();
+  private acked: Promise<void> = Promise.resolve();
   private flushQueued = false;
   private stopping = false;
   private reconnectDelay: number;
@@ -107,7 +109,7 @@ export class MqttSource implements Source {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.flushing;
+    await this.acked;
     // Forced: the source publishes nothing, and acknowledgements not yet released must not go out now. A polite
     // end can wait forever while the client is between reconnect attempts to a broker that is gone.
     await this.client?.endAsync(true);
@@ -131,6 +133,7 @@ export class MqttSource implements Source {
         this.ctx.log.info({ topics: gone }, 'unsubscribed topics no longer configured');
       }
       await client.subscribeAsync(this.cfg.subscriptions.map((s) => ({ topic: s.topic, qos: s.qos ?? 1 })).reduce((m, s) => ({ ...m, [s.topic]: { qos: s.qos } }), {}));
+      this.ctx.log.info({ topics: wanted }, 'subscribed');
       mkdirSync(this.ctx.stateDir, { recursive: true });
       writeFileSync(file, JSON.stringify(wanted));
     } catch (err) {
@@ -172,14 +175,29 @@ export class MqttSource implements Source {
       this.flushQueued = false;
       const group = this.batch;
       this.batch = [];
-      if (group.length) this.flushing = this.flushing.then(() => this.commit(group));
+      if (group.length === 0) return;
+      // Groups are pipelined: the next one commits while this one's flush runs, but only after this one has
+      // committed (so a refused group is never overtaken), and its acks go out only after this one's.
+      const prevCommitted = this.committed;
+      const prevAcked = this.acked;
+      let committedNow!: () => void;
+      this.committed = new Promise<void>((r) => (committedNow = r));
+      this.acked = (async () => {
+        const ok = await this.commit(group, prevCommitted, committedNow);
+        await prevAcked;
+        if (ok) this.release(group);
+      })();
     };
     if (now) run();
     else setImmediate(run);
   }
 
-  /** Commits a group, then acknowledges it. On back-pressure it keeps the group and tries again; no ack is sent. */
-  private async commit(group: Taken[]): Promise<void> {
+  /**
+   * Commits a group once the one before it has committed; resolves true when it is on disk. On back-pressure it
+   * keeps the group and tries again (later groups wait); when stopping it gives up: false, nothing acknowledged.
+   */
+  private async commit(group: Taken[], prevCommitted: Promise<void>, committedNow: () => void): Promise<boolean> {
+    await prevCommitted;
     const rejected = group.filter((t) => t.rejected);
     const messages = group.flatMap((t) => (t.message ? [t.message] : []));
     let rejectedStored = rejected.length === 0;
@@ -190,15 +208,22 @@ export class MqttSource implements Source {
           this.stats.rejected += rejected.length;
           rejectedStored = true;
         }
-        if (messages.length) await this.ctx.ingest(messages);
-        break;
+        if (messages.length) await this.ctx.ingest(messages, committedNow);
+        else committedNow();
+        return true;
       } catch (err) {
-        if (this.stopping) return; // not acknowledged: the broker redelivers after the restart
+        if (this.stopping) {
+          committedNow(); // not acknowledged: the broker redelivers after the restart
+          return false;
+        }
         if (attempt === 0) this.ctx.log.warn({ err: (err as Error).message, messages: messages.length }, 'not acknowledging: commit refused; retrying');
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
-    // Groups commit in arrival order, so this group's acks are next in the gate (those of a closed connection are gone).
+  }
+
+  /** Groups are released in arrival order, so this group's acks are next in the gate (a closed connection's are gone). */
+  private release(group: Taken[]): void {
     const gen = this.gate.generation;
     this.gate.release(group.filter((t) => t.packet.qos > 0 && t.generation === gen).length, gen);
   }
