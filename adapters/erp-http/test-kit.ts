@@ -1,8 +1,4 @@
-// Shared pieces of the erp-http tests: a sink against a started erp-sim, batches of real canonical events, and
-// certificates made with openssl for TLS tests.
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Shared pieces of the erp-http tests: a sink against a started erp-sim, batches of real canonical events.
 import type { TestContext } from 'node:test';
 import { pino } from 'pino';
 import { buildEvent, type EventDraft } from '../../agent/events.ts';
@@ -57,16 +53,3 @@ export function batchOf(drafts: EventDraft[], key = `batch-${++seq}`): Batch {
 }
 
 export const never = new AbortController().signal;
-
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl into `dir`. */
-export function makeCertificates(dir: string): Record<'ca' | 'serverKey' | 'serverCert' | 'clientKey' | 'clientCert', string> {
-  const f = (n: string) => join(dir, n);
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=plantsync test CA');
-  for (const [name, cn, ext] of [['server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1'], ['client', 'gw-01', 'extendedKeyUsage=clientAuth']] as const) {
-    writeFileSync(f(`${name}.ext`), `${ext}\n`);
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`);
-    ssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${name}.pem`), '-days', '2', '-extfile', f(`${name}.ext`));
-  }
-  return { ca: f('ca.pem'), serverKey: f('server.key'), serverCert: f('server.pem'), clientKey: f('client.key'), clientCert: f('client.pem') };
-}

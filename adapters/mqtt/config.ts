@@ -15,9 +15,10 @@ export const MqttSourceConfig = Type.Object(
     tls: Type.Optional(
       Type.Object(
         {
-          ca: Type.Optional(Type.String()),
-          cert: Type.Optional(Type.String()),
-          key: Type.Optional(Type.String()),
+          ca: Type.Optional(Type.String({ description: 'CA certificate(s) (PEM file) that signed the broker certificate' })),
+          cert: Type.Optional(Type.String({ description: 'Client certificate (PEM file)' })),
+          key: Type.Optional(Type.String({ description: 'Client key (PEM file) for a client certificate' })),
+          passphrase: Type.Optional(Type.String({ description: 'Of an encrypted key: a value, or ${env:NAME} / ${file:PATH}' })),
           rejectUnauthorized: Type.Optional(Type.Boolean({ default: true })),
         },
         { additionalProperties: false },

@@ -77,6 +77,7 @@ export class MqttSource implements Source {
       ca: file(tls.ca),
       cert: file(tls.cert),
       key: file(tls.key),
+      ...(tls.passphrase && { passphrase: resolveSecret(tls.passphrase, `sources.${this.name}.tls.passphrase`) }),
       rejectUnauthorized: tls.rejectUnauthorized ?? true,
     };
     const client = connect(c.url, opts);
@@ -88,6 +89,8 @@ export class MqttSource implements Source {
       done();
     };
     client.on('connect', (connack) => {
+      // PUBACKs are 4 bytes each; Nagle's algorithm would hold them back while earlier ones are unacknowledged.
+      (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
       this.stats.connected = true;
       this.reconnectDelay = c.reconnectMinMs ?? 1000;
       client.options.reconnectPeriod = this.reconnectDelay;
@@ -208,7 +211,7 @@ export class MqttSource implements Source {
           this.stats.rejected += rejected.length;
           rejectedStored = true;
         }
-        if (messages.length) await this.ctx.ingest(messages, committedNow);
+        if (messages.length) await this.ctx.ingest(messages, { onCommitted: committedNow });
         else committedNow();
         return true;
       } catch (err) {

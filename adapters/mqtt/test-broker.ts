@@ -35,17 +35,45 @@ export function uniquePrefix(): string {
  * killed clients under load in our runs, which a real broker must not. Undefined when mosquitto is not installed.
  */
 export async function startPrivateMosquitto(t: TestContext, dir: string): Promise<{ url: string; restart: () => Promise<void> } | undefined> {
+  const m = await launchMosquitto(dir);
+  if (m) t.after(() => m.stop());
+  return m;
+}
+
+export interface PrivateMosquitto {
+  url: string;
+  /** mqtts:// URL of the TLS listener, when one was asked for. */
+  tlsUrl?: string;
+  /** A clean broker restart: SIGTERM makes Mosquitto write its persistence file, which the new process reads. */
+  restart: () => Promise<void>;
+  stop: () => void;
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  return port;
+}
+
+/**
+ * Starts Mosquitto with the settings adapters/mqtt/README.md recommends for gateways (no queue or in-flight limits,
+ * persistence, TCP_NODELAY). `tls` adds a TLS listener beside the plain one, optionally requiring a client
+ * certificate signed by `ca`. Undefined when mosquitto is not installed.
+ */
+export async function launchMosquitto(dir: string, tls?: { ca: string; cert: string; key: string; requireCertificate: boolean }): Promise<PrivateMosquitto | undefined> {
   const { existsSync, writeFileSync } = await import('node:fs');
   const { spawn } = await import('node:child_process');
   const { join } = await import('node:path');
   const bin = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
   if (!bin) return undefined;
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((r) => probe.close(r));
+  const port = await freePort();
+  const tlsPort = tls ? await freePort() : 0;
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, 'max_queued_messages 0', 'max_inflight_messages 0', ...(process.getuid?.() === 0 ? ['user root'] : [])].join('\n') + '\n');
+  const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, 'max_queued_messages 0', 'max_inflight_messages 0', 'set_tcp_nodelay true'];
+  const tlsLines = tls ? [`listener ${tlsPort} 127.0.0.1`, `cafile ${tls.ca}`, `certfile ${tls.cert}`, `keyfile ${tls.key}`, `require_certificate ${tls.requireCertificate}`] : [];
+  writeFileSync(conf, [...lines, ...tlsLines, ...(process.getuid?.() === 0 ? ['user root'] : [])].join('\n') + '\n');
   let proc = spawn(bin, ['-c', conf], { stdio: 'ignore' });
   const up = async () => {
     const { connectAsync } = await import('mqtt');
@@ -61,10 +89,9 @@ export async function startPrivateMosquitto(t: TestContext, dir: string): Promis
     throw new Error('private mosquitto did not start');
   };
   await up();
-  t.after(() => proc.kill('SIGKILL'));
   return {
     url: `mqtt://127.0.0.1:${port}`,
-    // A clean broker restart: SIGTERM makes Mosquitto write its persistence file, which the new process reads.
+    ...(tls && { tlsUrl: `mqtts://127.0.0.1:${tlsPort}` }),
     restart: async () => {
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
@@ -72,5 +99,6 @@ export async function startPrivateMosquitto(t: TestContext, dir: string): Promis
       proc = spawn(bin, ['-c', conf], { stdio: 'ignore' });
       await up();
     },
+    stop: () => proc.kill('SIGKILL'),
   };
 }
