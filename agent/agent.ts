@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { Spool } from '../spool/spool.ts';
 import type { RejectedFilter, RejectedInput } from '../spool/admin.ts';
-import type { Route, SpoolNotice, SinkStats, SpoolRecord } from '../spool/types.ts';
+import type { AppendOptions, Route, SpoolNotice, SinkStats, SpoolRecord } from '../spool/types.ts';
 import { defaultBackoff } from './backoff.ts';
 import type { AgentConfig } from './config.ts';
 import { Dispatcher, type DispatcherStats } from './dispatcher.ts';
@@ -102,7 +102,8 @@ export class Agent {
         metrics: this.metrics,
         agentId: cfg.agent.id,
         stateDir: cfg.agent.stateDir,
-        ingest: (msgs, onCommitted) => this.ingestMessages(msgs, onCommitted),
+        ingest: (msgs, opts) => this.ingestMessages(msgs, { onCommitted: opts?.onCommitted, state: Object.entries(opts?.state ?? {}).map(([key, value]) => ({ source: name, key, value })) }),
+        loadState: () => Object.fromEntries(this.spool.sourceState(name)),
         reject: (items) => this.reject(items),
       });
     }
@@ -114,7 +115,7 @@ export class Agent {
    * Maps drafts to canonical events and commits them durably. Invalid drafts become rejected records (committed
    * too). Resolves after the commit: only then may the source acknowledge. Rejects on back-pressure (SpoolFullError).
    */
-  async ingest(drafts: EventDraft[], rawOf?: (i: number) => RejectedInput, onCommitted?: () => void): Promise<IngestResult> {
+  async ingest(drafts: EventDraft[], opts: { rawOf?: (i: number) => RejectedInput } & AppendOptions = {}): Promise<IngestResult> {
     if (this.intakeClosed) throw new Error('agent is stopping: not taking events');
     const receivedAt = new Date();
     const records = [];
@@ -123,13 +124,13 @@ export class Agent {
       const r = buildEvent(d, this.opts.configVersion, receivedAt);
       if (r.ok) records.push(toRecord(r.event));
       else {
-        const raw = rawOf?.(i) ?? { source: d.source?.id ?? 'unknown', address: d.source?.address ?? '', reason: '', payload: JSON.stringify(d) };
+        const raw = opts.rawOf?.(i) ?? { source: d.source?.id ?? 'unknown', address: d.source?.address ?? '', reason: '', payload: JSON.stringify(d) };
         rejected.push({ ...raw, reason: r.reason });
       }
     }
     if (rejected.length) this.reject(rejected);
-    if (!records.length) onCommitted?.();
-    const results = records.length ? await this.spool.append(records, onCommitted) : [];
+    // State without events still goes through append, so it is committed in order with everything else.
+    const results = records.length || opts.state?.length ? await this.spool.append(records, opts) : (opts.onCommitted?.(), []);
     const duplicates = results.filter((r) => r.duplicate).length;
     const out = { accepted: results.length - duplicates, duplicates, rejected: rejected.length };
     this.ingestStats.accepted += out.accepted;
@@ -143,7 +144,7 @@ export class Agent {
    * whose events fail their schema) becomes a rejected record with source, address, reason and a bounded copy of
    * the payload. Resolves after the commit: then the source may acknowledge every message it passed in.
    */
-  async ingestMessages(msgs: SourceMessage[], onCommitted?: () => void): Promise<IngestResult> {
+  async ingestMessages(msgs: SourceMessage[], opts: AppendOptions = {}): Promise<IngestResult> {
     const drafts: EventDraft[] = [];
     const origin: SourceMessage[] = [];
     const rejected: RejectedInput[] = [];
@@ -153,7 +154,7 @@ export class Agent {
       else for (const d of r.drafts) (drafts.push(d), origin.push(m));
     }
     if (rejected.length) this.reject(rejected);
-    const res = await this.ingest(drafts, (i) => rejectedOf(origin[i]!, 'invalid event'), onCommitted);
+    const res = await this.ingest(drafts, { ...opts, rawOf: (i) => rejectedOf(origin[i]!, 'invalid event') });
     return { ...res, rejected: res.rejected + rejected.length };
   }
 

@@ -21,9 +21,12 @@ export interface SourceContext {
   /**
    * Maps and commits; resolves once that is on disk. Rejects with SpoolFullError (do not acknowledge:
    * back-pressure) or when stopping. `onCommitted` runs when the commit is made, before the flush: a source that
-   * keeps several groups in flight starts the next group's ingest from there, so groups commit in order.
+   * keeps several groups in flight starts the next group's ingest from there, so groups commit in order. `state`
+   * (key -> value) is this source's own state, committed in the same transaction as the events.
    */
-  ingest(messages: SourceMessage[], onCommitted?: () => void): Promise<IngestResult>;
+  ingest(messages: SourceMessage[], opts?: { onCommitted?: () => void; state?: Record<string, string> }): Promise<IngestResult>;
+  /** This source's state as last committed with its events (empty at first start). */
+  loadState(): Record<string, string>;
   /** Stores input that cannot even be decoded (malformed, oversized) as rejected records; durable on return. */
   reject(items: { source: string; address: string; reason: string; payload: Buffer | string }[]): void;
 }

@@ -57,4 +57,12 @@ export const migrations: Migration[] = [
         PRIMARY KEY(sink, seq)) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    name: 'source_state: what a source must remember (last counter values), committed with its events',
+    sql: `
+      CREATE TABLE source_state(source TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY(source, key)) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -291,3 +291,19 @@ test('rejected records keep a bounded payload copy and leave only with a reason'
   assert.equal(s.admin.removeRejected([id!], 'tech', 'test message', 'rejected.drop'), 1);
   assert.equal(s.admin.listRejected().length, 0);
 });
+
+test('a source\'s state is committed with its events: read back after a reopen, and not written when the append is refused', async (t) => {
+  const dir = tempDir(t);
+  const s = open(dir, { capBytes: 1 }); // full at once: business appends are refused
+  await assert.rejects(s.append([record(1)], { state: [{ source: 'press', key: 'counter/parts', value: '{"v":10}' }] }), SpoolFullError);
+  assert.equal(s.sourceState('press').size, 0, 'refused with its events');
+  s.close();
+  const s2 = open(dir);
+  await s2.append([record(1)], { state: [{ source: 'press', key: 'counter/parts', value: '{"v":10}' }] });
+  await s2.append([], { state: [{ source: 'press', key: 'counter/parts', value: '{"v":12}' }, { source: 'other', key: 'x', value: '1' }] });
+  s2.close();
+  const s3 = open(dir);
+  t.after(() => s3.close());
+  assert.deepEqual([...s3.sourceState('press')], [['counter/parts', '{"v":12}']]);
+  assert.deepEqual([...s3.sourceState('other')], [['x', '1']]);
+});

@@ -11,6 +11,7 @@ import { Maintenance } from './maintenance.ts';
 import { WalSync } from './wal-sync.ts';
 import {
   SpoolFullError,
+  type AppendOptions,
   type AppendResult,
   type Claim,
   type Route,
@@ -23,7 +24,7 @@ import {
 
 interface Pending {
   records: SpoolRecord[];
-  onCommitted: (() => void) | undefined;
+  opts: AppendOptions;
   resolve: (r: AppendResult[]) => void;
   reject: (e: Error) => void;
 }
@@ -64,6 +65,9 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     this.st = {
       bump: db.prepare(`INSERT INTO counters(name, value) VALUES (?, ?)
         ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`),
+      putState: db.prepare(`INSERT INTO source_state(source, key, value, at) VALUES (?, ?, ?, ?)
+        ON CONFLICT(source, key) DO UPDATE SET value = excluded.value, at = excluded.at`),
+      getState: db.prepare('SELECT key, value FROM source_state WHERE source = ?'),
     };
     this.writer = new AppendWriter(db);
     const wake = (sink: string) => this.wake(this.sinkState(sink));
@@ -101,12 +105,13 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
    * acknowledgement after this survives kill -9 and power loss. Appends within the commit window share one
    * transaction. Rejects with SpoolFullError when business records meet the cap (back-pressure: do not ack).
    * `onCommitted` runs once the records are committed, before the flush: appends commit in call order, so a caller
-   * that must keep order across appends (a source pipelining its groups) issues the next one from there.
+   * that must keep order across appends (a source pipelining its groups) issues the next one from there. `state`
+   * is the source's own state, written in the same transaction (read back with sourceState()).
    */
-  append(records: SpoolRecord[], onCommitted?: () => void): Promise<AppendResult[]> {
+  append(records: SpoolRecord[], opts: AppendOptions = {}): Promise<AppendResult[]> {
     if (this.closed) return Promise.reject(new Error('spool is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ records, onCommitted, resolve, reject });
+      this.queue.push({ records, opts, resolve, reject });
       this.queued += records.length;
       if (this.queued >= this.maxGroup) this.flush();
       else if (!this.flushScheduled) {
@@ -135,6 +140,7 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
         const seqs = this.writer.write(ok.flatMap((p) => p.records), now, (t) => this.sinksFor(t), woken);
         const dups = seqs.filter((s) => s === undefined).length;
         if (dups > 0) this.st.bump.run('duplicates', dups);
+        for (const p of ok) for (const e of p.opts.state ?? []) this.st.putState.run(e.source, e.key, e.value, now);
         let at = 0;
         return ok.map((p) =>
           p.records.map((): AppendResult => {
@@ -148,13 +154,19 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
       return;
     }
     this.wal.committedOne();
-    for (const p of ok) p.onCommitted?.();
+    for (const p of ok) p.opts.onCommitted?.();
     // Sinks may claim at once; nothing leaves before its flush (a dispatcher waits for synced() before sending).
     for (const s of woken) this.wake(s);
     this.wal.synced().then(
       () => ok.forEach((p, i) => p.resolve(results[i]!)),
       (err: Error) => ok.forEach((p) => p.reject(err)),
     );
+  }
+
+  /** A source's state as last committed with its events (key -> value). */
+  sourceState(source: string): Map<string, string> {
+    const rows = this.st.getState.all(source) as { key: string; value: string }[];
+    return new Map(rows.map((r) => [r.key, r.value]));
   }
 
   /** WAL flushes so far: under load far fewer than commits, as commits share them. */

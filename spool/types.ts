@@ -57,6 +57,20 @@ export interface Route {
   onReject: 'park' | 'skip';
 }
 
+/** A source's own state (e.g. the last counter value it turned into events), stored in the same commit as them. */
+export interface SourceStateEntry {
+  source: string;
+  key: string;
+  value: string;
+}
+
+export interface AppendOptions {
+  /** Runs once the records are committed, before the flush (see Spool.append). */
+  onCommitted?: () => void;
+  /** Written in the same transaction as the records: after a crash both are there, or neither. */
+  state?: SourceStateEntry[];
+}
+
 export interface SpoolOptions {
   path: string;
   routes: Route[];

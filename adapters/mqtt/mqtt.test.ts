@@ -218,7 +218,7 @@ test('when the spool refuses business events, nothing is acknowledged and nothin
   let acks = 0;
   broker.aedes?.on('ack', () => acks++);
   const { SpoolFullError } = await import('../../spool/types.ts');
-  spool.append = (records, onCommitted) => (full ? Promise.reject(new SpoolFullError(1, 1)) : append(records, onCommitted));
+  spool.append = (records, opts) => (full ? Promise.reject(new SpoolFullError(1, 1)) : append(records, opts));
   await new Promise((r) => setTimeout(r, 200));
   const p = await publisher(t, broker);
   // In rounds, so the messages reach the source as several groups, each refused and retried on its own timer.
@@ -242,7 +242,7 @@ test('a group the spool refused once is not overtaken by the groups behind it', 
   const append = spool.append.bind(spool);
   const { SpoolFullError } = await import('../../spool/types.ts');
   let refusals = 1; // the first group is refused once (and retried a second later); later ones would be accepted
-  spool.append = (records, onCommitted) => (refusals-- > 0 ? Promise.reject(new SpoolFullError(1, 1)) : append(records, onCommitted));
+  spool.append = (records, opts) => (refusals-- > 0 ? Promise.reject(new SpoolFullError(1, 1)) : append(records, opts));
   await new Promise((r) => setTimeout(r, 200));
   const p = await publisher(t, broker);
   for (let round = 0; round < 5; round++) {
