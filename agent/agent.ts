@@ -102,7 +102,7 @@ export class Agent {
         metrics: this.metrics,
         agentId: cfg.agent.id,
         stateDir: cfg.agent.stateDir,
-        ingest: (msgs, opts) => this.ingestMessages(msgs, { onCommitted: opts?.onCommitted, state: Object.entries(opts?.state ?? {}).map(([key, value]) => ({ source: name, key, value })) }),
+        ingest: (msgs, opts) => this.ingestMessages(msgs, { onCommitted: opts?.onCommitted, events: opts?.events, state: Object.entries(opts?.state ?? {}).map(([key, value]) => ({ source: name, key, value })) }),
         loadState: () => Object.fromEntries(this.spool.sourceState(name)),
         reject: (items) => this.reject(items),
       });
@@ -144,7 +144,7 @@ export class Agent {
    * whose events fail their schema) becomes a rejected record with source, address, reason and a bounded copy of
    * the payload. Resolves after the commit: then the source may acknowledge every message it passed in.
    */
-  async ingestMessages(msgs: SourceMessage[], opts: AppendOptions = {}): Promise<IngestResult> {
+  async ingestMessages(msgs: SourceMessage[], opts: AppendOptions & { events?: EventDraft[] } = {}): Promise<IngestResult> {
     const drafts: EventDraft[] = [];
     const origin: SourceMessage[] = [];
     const rejected: RejectedInput[] = [];
@@ -154,7 +154,8 @@ export class Agent {
       else for (const d of r.drafts) (drafts.push(d), origin.push(m));
     }
     if (rejected.length) this.reject(rejected);
-    const res = await this.ingest(drafts, { ...opts, rawOf: (i) => rejectedOf(origin[i]!, 'invalid event') });
+    const own = opts.events ?? [];
+    const res = await this.ingest([...drafts, ...own], { ...opts, rawOf: (i) => (i < drafts.length ? rejectedOf(origin[i]!, 'invalid event') : { source: own[i - drafts.length]!.source.id, address: own[i - drafts.length]!.source.address, reason: '', payload: JSON.stringify(own[i - drafts.length]) }) });
     return { ...res, rejected: res.rejected + rejected.length };
   }
 

@@ -68,6 +68,17 @@ export const Telemetry = Type.Object({
   unit: Type.Optional(Text),
 });
 
+/** What a source could not see: an interval or a counter step it cannot account for. Raised by sources themselves. */
+export const SourceGap = Type.Object({
+  source: Text,
+  node: Type.Optional(Text),
+  reason: Type.String({ minLength: 1, maxLength: 512 }),
+  from: Type.Optional(Time),
+  until: Type.Optional(Time),
+  lastValue: Type.Optional(Type.Number()),
+  value: Type.Optional(Type.Number()),
+});
+
 export const payloadSchemas = {
   'production.confirmation': ProductionConfirmation,
   'material.consumption': MaterialConsumption,
@@ -76,6 +87,7 @@ export const payloadSchemas = {
   'machine.downtime': MachineDowntime,
   'quality.hold': QualityHold,
   telemetry: Telemetry,
+  'source.gap': SourceGap,
 } satisfies Record<string, TSchema>;
 
 export type EventType = keyof typeof payloadSchemas;

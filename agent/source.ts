@@ -1,6 +1,7 @@
 // The contract between a source adapter and the agent. A source starts with a context whose ingest() resolves
 // only after the spool has committed what the messages became (events, or rejected records): the moment to
 // acknowledge upstream. It stops when asked, leaving unacknowledged messages with the upstream system.
+import type { EventDraft } from './events.ts';
 import type { SourceMessage } from './mapping/mapper.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
@@ -22,9 +23,10 @@ export interface SourceContext {
    * Maps and commits; resolves once that is on disk. Rejects with SpoolFullError (do not acknowledge:
    * back-pressure) or when stopping. `onCommitted` runs when the commit is made, before the flush: a source that
    * keeps several groups in flight starts the next group's ingest from there, so groups commit in order. `state`
-   * (key -> value) is this source's own state, committed in the same transaction as the events.
+   * (key -> value) is this source's own state, committed in the same transaction as the events. `events` are
+   * canonical drafts the source builds itself, not through mapping (source.gap).
    */
-  ingest(messages: SourceMessage[], opts?: { onCommitted?: () => void; state?: Record<string, string> }): Promise<IngestResult>;
+  ingest(messages: SourceMessage[], opts?: { onCommitted?: () => void; state?: Record<string, string>; events?: EventDraft[] }): Promise<IngestResult>;
   /** This source's state as last committed with its events (empty at first start). */
   loadState(): Record<string, string>;
   /** Stores input that cannot even be decoded (malformed, oversized) as rejected records; durable on return. */
