@@ -154,7 +154,7 @@ export class Agent {
       else for (const d of r.drafts) (drafts.push(d), origin.push(m));
     }
     if (rejected.length) this.reject(rejected);
-    const own = opts.events ?? [];
+    const own = (opts.events ?? []).map((d) => (d.plant ? d : { ...d, plant: this.opts.config.agent.plant }));
     const res = await this.ingest([...drafts, ...own], { ...opts, rawOf: (i) => (i < drafts.length ? rejectedOf(origin[i]!, 'invalid event') : { source: own[i - drafts.length]!.source.id, address: own[i - drafts.length]!.source.address, reason: '', payload: JSON.stringify(own[i - drafts.length]) }) });
     return { ...res, rejected: res.rejected + rejected.length };
   }

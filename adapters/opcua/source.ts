@@ -1,0 +1,245 @@
+// The OPC UA source: tag changes become records for the mapping rules. Values are taken in per loop turn, put in
+// source-time order per node, and run through each node's trigger (triggers.ts) against the node's state; what
+// fires becomes a record (with the related nodes read in one call, when configured), and the new node states are
+// committed in the same transaction as the records. Only then is the PLC's handshake node written. A reading
+// whose source timestamp is not newer than the node's state is dropped: republished and re-read values never
+// post twice, and a restart or reconnect continues from the committed state, so increments made while away are
+// posted on the first reading after it (session.ts rebuilds broken connections).
+import { join } from 'node:path';
+import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
+import type { DataValue } from 'node-opcua-client';
+import type { EventDraft } from '../../agent/events.ts';
+import type { Source, SourceContext, SourceMessage, SourceStatus } from '../../agent/source.ts';
+import type { NodeConfig, OpcuaSourceConfig } from './config.ts';
+import { OpcuaConnection } from './session.ts';
+import { evaluate, type NodeState } from './triggers.ts';
+
+const truthy = (v: unknown) => v === true || (typeof v === 'number' && v !== 0);
+
+interface Taken {
+  node: NodeConfig;
+  value: unknown;
+  ts: number;
+}
+
+/** The folder of the source's PKI (own certificate, trusted and rejected servers) under the agent's state. */
+export function pkiFolder(stateDir: string): string {
+  return join(stateDir, 'pki', 'opcua');
+}
+
+export class OpcuaSource implements Source {
+  readonly name: string;
+  private readonly cfg: OpcuaSourceConfig;
+  private ctx!: SourceContext;
+  private conn: OpcuaConnection | undefined;
+  private readonly state = new Map<string, NodeState>();
+  private pending: Taken[] = [];
+  private processing: Promise<void> = Promise.resolve();
+  private queued = false;
+  private stopping = false;
+  private loop: Promise<void> = Promise.resolve();
+  private wake: () => void = () => {};
+  private lostAt: number | undefined;
+  private readonly stats: SourceStatus = { connected: false, lastMessageAt: undefined, reconnects: 0, received: 0, rejected: 0 };
+
+  constructor(name: string, cfg: OpcuaSourceConfig) {
+    this.name = name;
+    this.cfg = cfg;
+  }
+
+  status(): SourceStatus {
+    return { ...this.stats };
+  }
+
+  async start(ctx: SourceContext): Promise<void> {
+    this.ctx = ctx;
+    for (const [k, v] of Object.entries(ctx.loadState())) if (k.startsWith('node:')) this.state.set(k.slice(5), JSON.parse(v) as NodeState);
+    const certificates = new OPCUACertificateManager({ rootFolder: pkiFolder(ctx.stateDir), automaticallyAcceptUnknownCertificate: false });
+    await certificates.initialize();
+    this.loop = this.run(certificates);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.conn?.fail('stopping');
+    this.wake();
+    await this.loop;
+    await this.processing;
+  }
+
+  /** Connect, run until broken, tear down, wait, again: the only recovery path. */
+  private async run(certificates: OPCUACertificateManager): Promise<void> {
+    let delay = this.cfg.reconnectMinMs ?? 500;
+    while (!this.stopping) {
+      const conn = new OpcuaConnection({ cfg: this.cfg, sourceName: this.name, agentId: this.ctx.agentId, certificates, onValue: (n, dv) => this.take(n, dv) });
+      this.conn = conn;
+      let reason: string;
+      try {
+        await conn.open();
+        this.connected(conn);
+        delay = this.cfg.reconnectMinMs ?? 500;
+        reason = await conn.broken;
+      } catch (err) {
+        reason = (err as Error).message;
+      }
+      if (this.stats.connected) this.lostAt = Date.now();
+      this.stats.connected = false;
+      await conn.close();
+      if (this.stopping) break;
+      this.stats.reconnects++;
+      this.ctx.metrics.counter('plantsync_source_reconnects_total', 'Connections rebuilt by a source', ['source']).inc({ source: this.name });
+      this.ctx.log.warn({ reason, retryInMs: delay }, 'OPC UA connection down; rebuilding it');
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, delay);
+        this.wake = () => (clearTimeout(t), r());
+      });
+      delay = Math.min(this.cfg.reconnectMaxMs ?? 30_000, delay * 2);
+    }
+  }
+
+  private connected(conn: OpcuaConnection): void {
+    this.stats.connected = true;
+    this.ctx.log.info({ endpoint: this.cfg.endpoint, serverUri: conn.serverUri, nodes: conn.ids.size }, 'OPC UA session and subscription up');
+    // Edges and state changes that happened while the link was down cannot be seen afterwards: say so.
+    const blind = this.cfg.nodes.filter((n) => n.trigger && ['rising', 'falling', 'transition', 'change', 'threshold'].includes(n.trigger.kind));
+    if (this.lostAt !== undefined && blind.length) {
+      const from = new Date(this.lostAt).toISOString();
+      const until = new Date().toISOString();
+      const gap = this.gap(undefined, { reason: `connection down: edges and state changes of ${blind.map((n) => n.name).join(', ')} in this interval may be missed`, from, until });
+      this.enqueue([], [gap]);
+    }
+    this.lostAt = undefined;
+    // Counters and states are read again explicitly (also delivered as the items' first values): what changed
+    // while away is compared with the committed state, so no increment is lost.
+    const names = this.cfg.nodes.filter((n) => n.trigger).map((n) => n.name);
+    conn.read(names).then(
+      (dvs) => dvs.forEach((dv, i) => this.take(this.cfg.nodes.find((n) => n.name === names[i])!, dv)),
+      (err: Error) => conn.fail(`re-read after connecting: ${err.message}`),
+    );
+  }
+
+  private take(node: NodeConfig, dv: DataValue): void {
+    this.stats.received++;
+    this.stats.lastMessageAt = Date.now();
+    if (!dv.statusCode.isGood()) {
+      this.count('bad-status');
+      return;
+    }
+    const at = dv.sourceTimestamp ?? dv.serverTimestamp ?? new Date();
+    const raw = dv.value.value as unknown;
+    this.pending.push({ node, value: raw instanceof Date ? raw.toISOString() : raw, ts: at.getTime() });
+    if (this.queued) return;
+    this.queued = true;
+    setImmediate(() => {
+      this.queued = false;
+      const batch = this.pending;
+      this.pending = [];
+      this.processing = this.processing.then(() => this.process(batch)).catch((err: unknown) => this.ctx.log.error({ err }, 'OPC UA batch failed'));
+    });
+  }
+
+  /** Runs a batch through the triggers in source-time order and commits records, gaps and node states together. */
+  private async process(batch: Taken[]): Promise<void> {
+    const conn = this.conn!;
+    batch.sort((a, b) => a.ts - b.ts);
+    const messages: SourceMessage[] = [];
+    const events: EventDraft[] = [];
+    const changed = new Set<string>();
+    const acks: { name: string; value: unknown }[] = [];
+    for (const t of batch) {
+      const trigger = t.node.trigger;
+      const prev = this.state.get(t.node.name);
+      if (!trigger) continue;
+      if (prev && t.ts <= prev.ts) {
+        this.count('not-newer'); // republished or re-read: already seen
+        // Still raised after a restart: the record was committed but the ack may not have been written.
+        if (t.node.handshake && t.ts === prev.ts && truthy(t.value)) acks.push({ name: t.node.handshake.ackNode, value: t.node.handshake.value ?? true });
+        continue;
+      }
+      const e = evaluate(trigger, prev, { value: t.value, ts: t.ts });
+      this.state.set(t.node.name, e.next);
+      changed.add(t.node.name);
+      if (e.gap) events.push(this.gap(t.node, { ...e.gap, from: prev && new Date(prev.ts).toISOString(), until: new Date(t.ts).toISOString() }));
+      if (!e.fired) continue;
+      const nodeId = conn.ids.get(t.node.name) ?? t.node.nodeId ?? t.node.browsePath!;
+      const iso = new Date(t.ts).toISOString();
+      const payload: Record<string, unknown> = {
+        node: t.node.name,
+        nodeId,
+        trigger: trigger.kind,
+        ts: iso,
+        // Identity of this reading: server, node, source time (+ the counter value), the same however often it is read.
+        key: `${conn.serverUri}/${nodeId}/${iso}${trigger.kind === 'counter' ? `/${String(t.value)}` : ''}`,
+        ...e.fired,
+      };
+      if (t.node.read?.length) {
+        try {
+          const dvs = await conn.read(t.node.read);
+          payload.read = Object.fromEntries(t.node.read.map((n, i) => [n, dvs[i]!.value.value as unknown]));
+        } catch (err) {
+          conn.fail(`read-on-trigger of ${t.node.name}: ${(err as Error).message}`);
+          return this.rewind(changed); // nothing of this batch is committed; the next connection reads again
+        }
+      }
+      messages.push({ source: { adapter: 'opcua', id: this.name }, address: t.node.name, payload, properties: { serverUri: conn.serverUri }, receivedAt: new Date() });
+      if (t.node.handshake) acks.push({ name: t.node.handshake.ackNode, value: t.node.handshake.value ?? true });
+    }
+    if (!messages.length && !events.length && !changed.size) return this.acknowledge(conn, acks);
+    const state = Object.fromEntries([...changed].map((n) => [`node:${n}`, JSON.stringify(this.state.get(n))]));
+    await this.commit(messages, events, state);
+    this.count('records', messages.length);
+    await this.acknowledge(conn, acks);
+  }
+
+  /** After the commit only: the PLC holds its data until this write, so a crash before it means it offers it again. */
+  private async acknowledge(conn: OpcuaConnection, acks: { name: string; value: unknown }[]): Promise<void> {
+    for (const a of acks) {
+      await conn.write(a.name, a.value).catch((err: Error) => this.ctx.log.warn({ err: err.message, node: a.name }, 'handshake write failed; the PLC will offer the record again'));
+    }
+  }
+
+  /** A batch given up before its commit: node states go back to the committed ones, so nothing is skipped. */
+  private rewind(changed: Set<string>): void {
+    const committed = this.ctx.loadState();
+    for (const n of changed) {
+      const v = committed[`node:${n}`];
+      if (v === undefined) this.state.delete(n);
+      else this.state.set(n, JSON.parse(v) as NodeState);
+    }
+  }
+
+  private enqueue(messages: SourceMessage[], events: EventDraft[]): void {
+    this.processing = this.processing.then(() => this.commit(messages, events, {})).catch((err: unknown) => this.ctx.log.error({ err }, 'OPC UA commit failed'));
+  }
+
+  /** Commits, retrying while the spool refuses (back-pressure); the server keeps values in its queues meanwhile. */
+  private async commit(messages: SourceMessage[], events: EventDraft[], state: Record<string, string>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.ctx.ingest(messages, { events, state });
+        return;
+      } catch (err) {
+        if (this.stopping) throw err;
+        if (attempt === 0) this.ctx.log.warn({ err: (err as Error).message }, 'commit refused; retrying');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private gap(node: NodeConfig | undefined, g: { reason: string; from?: string | undefined; until?: string; lastValue?: number; value?: number }): EventDraft {
+    const until = g.until ?? new Date().toISOString();
+    return {
+      type: 'source.gap',
+      key: `gap/${node?.name ?? '*'}/${until}`,
+      orderingKey: `${this.name}/gaps`,
+      plant: '',
+      occurredAt: until,
+      source: { adapter: 'opcua', id: this.name, address: node?.name ?? '' },
+      payload: { source: this.name, ...(node && { node: node.name }), reason: g.reason, ...(g.from && { from: g.from }), until, ...(g.lastValue !== undefined && { lastValue: g.lastValue, value: g.value }) },
+    };
+  }
+
+  private count(result: string, n = 1): void {
+    this.ctx.metrics.counter('plantsync_opcua_values_total', 'OPC UA values by what became of them', ['source', 'result']).inc({ source: this.name, result }, n);
+  }
+}
