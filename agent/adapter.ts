@@ -16,6 +16,8 @@ export interface SourceAdapter<C = unknown> {
   type: string;
   description: string;
   configSchema: TObject;
+  /** Checks the schema cannot express (references between fields); returns problems as "/json/path: reason". */
+  check?(config: C): string[];
   createSource(name: string, config: C): Source;
 }
 

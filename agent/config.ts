@@ -142,6 +142,8 @@ export function validateConfig(raw: unknown, where: string): AgentConfig {
     const v = sourceValidators.get(source.type);
     if (!v) throw new ConfigError(`${where}: /sources/${name}/type: unknown source type '${source.type}' (known: ${[...sourceAdapters.keys()].join(', ')})`);
     if (!v.Check(source)) throw new ConfigError(`${where}: ${describeFirstError(v.Errors(source), `/sources/${name}`)}`);
+    const [problem] = sourceAdapters.get(source.type)!.check?.(source as never) ?? [];
+    if (problem) throw new ConfigError(`${where}: /sources/${name}${problem}`);
   }
   cfg.routes.forEach((r, i) => {
     if (!cfg.sinks[r.sink]) throw new ConfigError(`${where}: /routes/${i}/sink: no sink named '${r.sink}' in /sinks`);

@@ -7,5 +7,17 @@ export const opcuaAdapter: SourceAdapter<OpcuaSourceConfig> = {
   type: 'opcua',
   description: 'OPC UA client: subscriptions, triggers (edges, counters, transitions, thresholds), read-on-trigger, PLC handshake',
   configSchema: OpcuaSourceConfig,
+  check: (c) => {
+    const names = new Set(c.nodes.map((n) => n.name));
+    const problems: string[] = [];
+    c.nodes.forEach((n, i) => {
+      if (!n.nodeId === !n.browsePath) problems.push(`/nodes/${i}: give exactly one of nodeId and browsePath`);
+      for (const r of n.read ?? []) if (!names.has(r)) problems.push(`/nodes/${i}/read: no node named '${r}' in /nodes`);
+      if (n.handshake && !names.has(n.handshake.ackNode)) problems.push(`/nodes/${i}/handshake/ackNode: no node named '${n.handshake.ackNode}' in /nodes`);
+      if (c.nodes.findIndex((x) => x.name === n.name) !== i) problems.push(`/nodes/${i}/name: '${n.name}' is used twice`);
+    });
+    if ((c.securityMode ?? 'None') === 'None' !== ((c.securityPolicy ?? 'None') === 'None')) problems.push('/securityPolicy: securityMode None goes with securityPolicy None, and Sign / SignAndEncrypt with a real policy');
+    return problems;
+  },
   createSource: (name, config) => new OpcuaSource(name, config),
 };

@@ -20,6 +20,8 @@ export interface SimOptions {
   allowAnonymous?: boolean;
   /** Run a shift on its own: one step per tick (ms). */
   tickMs?: number;
+  /** Values to start with (a PLC keeps its counters across a restart of its OPC UA server). */
+  initial?: Partial<Record<SimVariable, string | number | boolean>>;
 }
 
 /** The press's variables: name -> [browse name, OPC UA data type, initial value, writable]. */
@@ -71,13 +73,23 @@ export class PressLineSim {
     await server.initialize();
     const sim = new PressLineSim(server);
     sim.build();
+    for (const [k, v] of Object.entries(o.initial ?? {})) sim.set(k as SimVariable, v);
     await server.start();
     if (o.tickMs) sim.timer = setInterval(() => sim.tick(), o.tickMs);
     return sim;
   }
 
   get endpoint(): string {
-    return `opc.tcp://127.0.0.1:${this.server.endpoints[0]!.port}/UA/PressLine`;
+    return `opc.tcp://127.0.0.1:${this.port}/UA/PressLine`;
+  }
+
+  get port(): number {
+    return this.server.endpoints[0]!.port;
+  }
+
+  /** Every variable's current value (to start a new server where this one stopped). */
+  snapshot(): Record<SimVariable, string | number | boolean> {
+    return Object.fromEntries(Object.keys(VARIABLES).map((k) => [k, this.get(k as SimVariable)])) as Record<SimVariable, string | number | boolean>;
   }
 
   get serverUri(): string {

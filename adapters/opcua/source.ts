@@ -7,7 +7,8 @@
 // posted on the first reading after it (session.ts rebuilds broken connections).
 import { join } from 'node:path';
 import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
-import type { DataValue } from 'node-opcua-client';
+import { format } from 'node:util';
+import { setErrorLogger, setWarningLogger, type DataValue } from 'node-opcua-client';
 import type { EventDraft } from '../../agent/events.ts';
 import type { Source, SourceContext, SourceMessage, SourceStatus } from '../../agent/source.ts';
 import type { NodeConfig, OpcuaSourceConfig } from './config.ts';
@@ -40,6 +41,7 @@ export class OpcuaSource implements Source {
   private loop: Promise<void> = Promise.resolve();
   private wake: () => void = () => {};
   private lostAt: number | undefined;
+  private certificates: OPCUACertificateManager | undefined;
   private readonly stats: SourceStatus = { connected: false, lastMessageAt: undefined, reconnects: 0, received: 0, rejected: 0 };
 
   constructor(name: string, cfg: OpcuaSourceConfig) {
@@ -53,9 +55,14 @@ export class OpcuaSource implements Source {
 
   async start(ctx: SourceContext): Promise<void> {
     this.ctx = ctx;
+    // node-opcua writes to the console on its own; its messages go to the agent's log instead (errors as warnings:
+    // during a reconnect it reports what the source already handles).
+    setErrorLogger((...a: unknown[]) => ctx.log.warn({ lib: 'node-opcua' }, format(...a)));
+    setWarningLogger((...a: unknown[]) => ctx.log.debug({ lib: 'node-opcua' }, format(...a)));
     for (const [k, v] of Object.entries(ctx.loadState())) if (k.startsWith('node:')) this.state.set(k.slice(5), JSON.parse(v) as NodeState);
     const certificates = new OPCUACertificateManager({ rootFolder: pkiFolder(ctx.stateDir), automaticallyAcceptUnknownCertificate: false });
     await certificates.initialize();
+    this.certificates = certificates;
     this.loop = this.run(certificates);
   }
 
@@ -65,6 +72,7 @@ export class OpcuaSource implements Source {
     this.wake();
     await this.loop;
     await this.processing;
+    await this.certificates?.dispose();
   }
 
   /** Connect, run until broken, tear down, wait, again: the only recovery path. */

@@ -1,0 +1,56 @@
+// Security: SignAndEncrypt against a simulator that offers nothing else. The server's certificate (made by
+// node-opcua in the test) is unknown to the agent, so it is rejected and kept until a person trusts it with
+// `plantsync opcua trust`; then the session comes up with a username identity and values flow.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sleep, tempDir, until } from '../../test/helpers.ts';
+import { agentConfig, postedYield, pressNodes, startAgent, startSim } from './test-kit.ts';
+
+const cli = (...args: string[]) => execFileSync(process.execPath, [join(import.meta.dirname, '../../cli/main.ts'), ...args], { encoding: 'utf8' });
+
+test('SignAndEncrypt: an unknown server certificate is rejected until trusted from the CLI, then the session comes up with a username', async (t) => {
+  const sim = await startSim(t, { securityModes: ['SignAndEncrypt'], users: { operator: 'press-1' }, allowAnonymous: false });
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'opcua-password'), 'press-1\n');
+  const nodes = pressNodes(sim).filter((n) => ['PRESS-01/parts', 'order', 'operation'].includes(n.name));
+  const config = agentConfig(dir, {
+    endpoint: sim.endpoint,
+    securityMode: 'SignAndEncrypt',
+    securityPolicy: 'Basic256Sha256',
+    identity: { type: 'username', username: 'operator', password: `\${file:${join(dir, 'opcua-password')}}` },
+    nodes,
+  });
+  const configFile = join(dir, 'plantsync.json');
+  writeFileSync(configFile, JSON.stringify(config));
+  const agent = await startAgent(t, config);
+  const status = () => agent.sources.get('press')!.status();
+
+  await until(() => status().reconnects >= 1, 'a first attempt failed');
+  await sleep(500);
+  assert.equal(status().connected, false, 'an unknown server is not trusted');
+  const certs = JSON.parse(cli('opcua', 'certs', '--config', configFile, '--json')) as { status: string; thumbprint: string; applicationUri: string }[];
+  const rejected = certs.filter((c) => c.status === 'rejected');
+  assert.equal(rejected.length, 1, JSON.stringify(certs));
+  assert.equal(rejected[0]!.applicationUri, sim.serverUri);
+  assert.ok(certs.some((c) => c.status === 'own'), "the agent's own certificate, made on first use");
+
+  assert.match(cli('opcua', 'trust', rejected[0]!.thumbprint.slice(0, 12), '--config', configFile), /^trusted /);
+  await until(() => status().connected, 'connected once trusted', 30_000);
+  await sleep(300);
+  sim.addParts(3);
+  await until(() => postedYield(agent) === 3, 'values flow over the encrypted session');
+  const after = JSON.parse(cli('opcua', 'certs', '--config', configFile, '--json')) as { status: string }[];
+  assert.deepEqual(after.map((c) => c.status).sort(), ['own', 'trusted']);
+});
+
+test('a wrong password never gets a session', async (t) => {
+  const sim = await startSim(t, { users: { operator: 'press-1' }, allowAnonymous: false, securityModes: ['None'] });
+  const dir = tempDir(t);
+  const nodes = pressNodes(sim).filter((n) => ['PRESS-01/parts', 'order', 'operation'].includes(n.name));
+  const agent = await startAgent(t, agentConfig(dir, { endpoint: sim.endpoint, identity: { type: 'username', username: 'operator', password: 'wrong' }, nodes }));
+  await until(() => agent.sources.get('press')!.status().reconnects >= 2, 'retried');
+  assert.equal(agent.sources.get('press')!.status().connected, false);
+});
