@@ -14,7 +14,7 @@ import { Metrics } from './metrics.ts';
 import { Mapper, type SourceMessage } from './mapping/mapper.ts';
 import { sinkAdapters, sourceAdapters } from './registry.ts';
 import type { Sink } from './sink.ts';
-import type { IngestResult, Source } from './source.ts';
+import type { IngestResult, Source, SourceStatus } from './source.ts';
 
 export type { IngestResult } from './source.ts';
 
@@ -107,6 +107,7 @@ export class Agent {
         reject: (items) => this.reject(items),
       });
     }
+    this.sourceMetrics();
     this.pruneTimer = setInterval(() => this.prune(), 10 * 60_000).unref();
     this.log.info({ configVersion: this.opts.configVersion, sinks: [...this.sinks.keys()] }, 'agent started');
   }
@@ -197,6 +198,17 @@ export class Agent {
   reject(items: RejectedInput[]): void {
     this.spool.admin.addRejected(items);
     for (const it of items) this.log.warn({ source: it.source, address: it.address, reason: it.reason }, 'input rejected');
+  }
+
+  /** Every source's status as metrics, read when scraped. */
+  private sourceMetrics(): void {
+    const each = (f: (s: SourceStatus) => number) => () => [...this.sources].map(([source, s]): [Record<string, string>, number] => [{ source }, f(s.status())]);
+    const m = this.metrics;
+    m.sampled('plantsync_source_connected', 'Source connected to its server or broker (1) or not (0)', ['source'], each((s) => (s.connected ? 1 : 0)));
+    m.sampled('plantsync_source_last_message_timestamp_seconds', 'When the source last received a message or value (0: never)', ['source'], each((s) => (s.lastMessageAt ?? 0) / 1000));
+    m.sampled('plantsync_source_reconnects', 'Connections the source rebuilt since the agent started', ['source'], each((s) => s.reconnects));
+    m.sampled('plantsync_source_received', 'Messages or values the source received since the agent started', ['source'], each((s) => s.received));
+    m.sampled('plantsync_source_rejected', 'Input the source could not decode since the agent started', ['source'], each((s) => s.rejected));
   }
 
   sinkStatus(name: string): SinkStatus {

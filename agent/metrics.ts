@@ -24,6 +24,21 @@ export class Metrics {
     return (this.registry.getSingleMetric(name) as Histogram | undefined) ?? new client.Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
   }
 
+  /** A gauge read at scrape time from state kept elsewhere (a source's status()): nothing to update per message. */
+  sampled(name: string, help: string, labelNames: string[], read: () => [Record<string, string>, number][]): void {
+    if (this.registry.getSingleMetric(name)) return;
+    new client.Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [labels, v] of read()) this.set(labels, v);
+      },
+    });
+  }
+
   /** Current value of a counter or gauge for the given labels (0 when never set); for status views and tests. */
   async value(name: string, labels: Record<string, string>): Promise<number> {
     const m = this.registry.getSingleMetric(name);

@@ -71,3 +71,24 @@ test('parts made while the agent is stopped are posted after its restart, each o
   assert.equal(postedYield(second), 20, 'nothing posted twice');
   assert.equal(sim.get('parts'), 20);
 });
+
+test('a shift on the simulator: the yield posted equals the counter increments, every downtime starts and ends, the pallet is acknowledged', async (t) => {
+  const sim = await startSim(t);
+  const agent = await startAgent(t, agentConfig(tempDir(t), { endpoint: sim.endpoint, nodes: pressNodes(sim) }));
+  await until(() => agent.sources.get('press')!.status().connected, 'connected');
+  await sleep(400);
+  const before = sim.get('parts') as number;
+  sim.runShift(15); // 330 steps: two downtimes, a hold and its release, a new order raised with data-ready
+  await sleep(15 * 330);
+  sim.stopShift();
+  const made = (sim.get('parts') as number) - before;
+  assert.ok(made > 250, `${made} parts made`);
+  await until(() => postedYield(agent) === made, () => `yield ${made} posted (have ${postedYield(agent)})`);
+  await until(() => sim.acks === 1, 'the pallet record acknowledged');
+  const downs = byType(agent, 'machine.downtime');
+  assert.equal(downs.filter((e) => e.payload.state === 'started').length, 2, JSON.stringify(downs.map((e) => e.payload)));
+  assert.equal(downs.filter((e) => e.payload.state === 'ended').length, 2);
+  assert.deepEqual(byType(agent, 'quality.hold').map((e) => e.payload.decision), ['hold', 'release']);
+  assert.equal(byType(agent, 'goods.receipt').length, 1);
+  assert.equal(new Set(events(agent).map((e) => e.idempotencyKey)).size, events(agent).length, 'no event twice');
+});

@@ -52,10 +52,13 @@ test('a silent network drop is noticed within seconds; increments made during it
   sim.set('state', 'RUNNING'); // a short stop nobody can see through a pulled cable
   await until(() => !status().connected, 'the silent drop is noticed', 10_000);
   const noticedAfter = Date.now() - pulled;
+  assert.equal(await agent.metrics.value('plantsync_source_connected', { source: 'press' }), 0, 'metrics say so too');
   assert.ok(noticedAfter < 5000, `noticed after ${noticedAfter} ms (the library alone: ~25 s)`);
   await sleep(1000);
   proxy.resume();
   await until(() => status().connected, 'reconnected after the cable is back', 20_000);
+  assert.equal(await agent.metrics.value('plantsync_source_connected', { source: 'press' }), 1);
+  assert.ok((await agent.metrics.value('plantsync_source_reconnects', { source: 'press' })) >= 1);
   await until(() => postedYield(agent) === 10, () => `yield 10 (have ${postedYield(agent)})`);
   sim.addParts(1);
   await until(() => postedYield(agent) === 11, 'and counting goes on');

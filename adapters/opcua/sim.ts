@@ -75,7 +75,7 @@ export class PressLineSim {
     sim.build();
     for (const [k, v] of Object.entries(o.initial ?? {})) sim.set(k as SimVariable, v);
     await server.start();
-    if (o.tickMs) sim.timer = setInterval(() => sim.tick(), o.tickMs);
+    if (o.tickMs) sim.runShift(o.tickMs);
     return sim;
   }
 
@@ -114,6 +114,16 @@ export class PressLineSim {
   raiseDataReady(record: Partial<Record<'order' | 'operation' | 'material' | 'lot', string>>): void {
     for (const [k, v] of Object.entries(record)) this.set(k as SimVariable, v);
     this.set('dataReady', true);
+  }
+
+  /** Runs the shift on its own, one step every `tickMs`, until stopShift(). */
+  runShift(tickMs: number): void {
+    clearInterval(this.timer);
+    this.timer = setInterval(() => this.tick(), tickMs);
+  }
+
+  stopShift(): void {
+    clearInterval(this.timer);
   }
 
   async stop(): Promise<void> {

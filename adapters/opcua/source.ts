@@ -95,7 +95,6 @@ export class OpcuaSource implements Source {
       await conn.close();
       if (this.stopping) break;
       this.stats.reconnects++;
-      this.ctx.metrics.counter('plantsync_source_reconnects_total', 'Connections rebuilt by a source', ['source']).inc({ source: this.name });
       this.ctx.log.warn({ reason, retryInMs: delay }, 'OPC UA connection down; rebuilding it');
       await new Promise<void>((r) => {
         const t = setTimeout(r, delay);
