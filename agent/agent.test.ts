@@ -91,3 +91,18 @@ test('source messages are mapped by the config rules; unmappable ones become rej
   assert.deepEqual(rejected.map((x) => x.reason), ["no mapping rule matches source 'broker-1' address 'plants/1000/machines/PRESS-01/alarm'", '/payload/yield: must be >= 0']);
   assert.equal(JSON.parse(rejected[1]!.payload.toString()).good, -3);
 });
+
+test('a flood of bad input is stored and counted in full, but logged once per source per 10 s', async (t) => {
+  const lines: { msg: string; source?: string; alsoRejectedSinceLastLine?: number }[] = [];
+  const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(JSON.parse(l) as (typeof lines)[number]) });
+  const cfg = { ...config(tempDir(t)), mappings: [] } as AgentConfig;
+  const agent = new Agent({ config: cfg, configVersion: 'v1', log });
+  await agent.start();
+  t.after(() => agent.stop(1000));
+  const msgs = Array.from({ length: 500 }, (_, i) => ({ source: { adapter: 'mqtt', id: 'broker-1' }, address: `x/${i}`, payload: { i }, receivedAt: new Date() }));
+  await agent.ingestMessages(msgs.slice(0, 250));
+  await agent.ingestMessages(msgs.slice(250));
+  assert.equal(agent.spool.admin.listRejected({ limit: 1000 }).length, 500, 'every one stored');
+  assert.equal(await agent.metrics.value('plantsync_rejected_inputs_total', { source: 'broker-1' }), 500, 'every one counted');
+  assert.equal(lines.filter((l) => l.msg === 'input rejected').length, 1, 'one log line');
+});

@@ -43,6 +43,7 @@ export class Agent {
   readonly ingestStats = { accepted: 0, duplicates: 0, rejected: 0 };
   readonly metrics = new Metrics();
   private readonly mapper: Mapper;
+  private readonly rejectLog = new Map<string, { at: number; suppressed: number }>();
 
   constructor(opts: AgentOptions) {
     this.opts = opts;
@@ -197,7 +198,18 @@ export class Agent {
   /** Records input that could not become an event (malformed, unmappable, oversized), durably and visibly. */
   reject(items: RejectedInput[]): void {
     this.spool.admin.addRejected(items);
-    for (const it of items) this.log.warn({ source: it.source, address: it.address, reason: it.reason }, 'input rejected');
+    const now = Date.now();
+    for (const it of items) {
+      this.metrics.counter('plantsync_rejected_inputs_total', 'Input stored as a rejected record (malformed, unmappable, invalid)', ['source']).inc({ source: it.source });
+      // One line per source per 10 s, with how many more there were: a flood of bad input must not flood the log.
+      const seen = this.rejectLog.get(it.source);
+      if (seen && now - seen.at < 10_000) {
+        seen.suppressed++;
+        continue;
+      }
+      this.log.warn({ source: it.source, address: it.address, reason: it.reason, ...(seen?.suppressed && { alsoRejectedSinceLastLine: seen.suppressed }) }, 'input rejected');
+      this.rejectLog.set(it.source, { at: now, suppressed: 0 });
+    }
   }
 
   /** Every source's status as metrics, read when scraped. */
