@@ -23,4 +23,6 @@ test('references between fields are checked and named by their JSON path', () =>
   assert.throws(bad({ securityMode: 'Sign', securityPolicy: 'None' }), /\/sources\/press\/securityPolicy: securityMode None goes with securityPolicy None/);
   assert.throws(bad({ nodes: [{ ...nodes[0], trigger: { kind: 'counter', rollover: 10 } }] }), /\/sources\/press\/nodes\/0\/trigger/);
   assert.throws(bad({ endpoint: 'http://plc:4840' }), /\/sources\/press\/endpoint/);
+  assert.throws(bad({ nodes: [] }), /\/sources\/press\/nodes: no nodes and no events: nothing to watch/);
+  assert.doesNotThrow(bad({ nodes: [], events: [{ name: 'alarms' }] }));
 });

@@ -64,6 +64,22 @@ export const NodeConfig = Type.Object(
 );
 export type NodeConfig = Static<typeof NodeConfig>;
 
+export const EventConfig = Type.Object(
+  {
+    name: Type.String({ minLength: 1, pattern: '^[^#+]+$', description: 'The record address the mapping rules match (e.g. PRESS-01/alarms)' }),
+    notifier: Type.Optional(Type.String({ minLength: 1, default: 'i=2253', description: 'Node id of the event notifier (default: the Server object)' })),
+    fields: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        default: ['EventId', 'EventType', 'SourceName', 'Time', 'Message', 'Severity'],
+        description: 'Event fields by browse path (e.g. ActiveState/Id); EventId and Time are always added',
+      }),
+    ),
+    minSeverity: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Drop events below this severity' })),
+  },
+  { additionalProperties: false, description: 'OPC UA events (alarms and conditions) from a notifier' },
+);
+export type EventConfig = Static<typeof EventConfig>;
+
 export const OpcuaSourceConfig = Type.Object(
   {
     type: Type.Literal('opcua'),
@@ -85,7 +101,8 @@ export const OpcuaSourceConfig = Type.Object(
     transportTimeoutMs: Type.Optional(Type.Integer({ minimum: 500, default: 5000 })),
     reconnectMinMs: Type.Optional(Type.Integer({ minimum: 10, default: 500 })),
     reconnectMaxMs: Type.Optional(Type.Integer({ minimum: 10, default: 30_000 })),
-    nodes: Type.Array(NodeConfig, { minItems: 1 }),
+    nodes: Type.Array(NodeConfig),
+    events: Type.Optional(Type.Array(EventConfig)),
   },
   { additionalProperties: false },
 );

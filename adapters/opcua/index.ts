@@ -10,6 +10,12 @@ export const opcuaAdapter: SourceAdapter<OpcuaSourceConfig> = {
   check: (c) => {
     const names = new Set(c.nodes.map((n) => n.name));
     const problems: string[] = [];
+    if (c.nodes.length === 0 && !c.events?.length) problems.push('/nodes: no nodes and no events: nothing to watch');
+    const eventNames = new Set<string>();
+    (c.events ?? []).forEach((e, i) => {
+      if (names.has(e.name) || eventNames.has(e.name)) problems.push(`/events/${i}/name: '${e.name}' is used twice`);
+      eventNames.add(e.name);
+    });
     c.nodes.forEach((n, i) => {
       if (!n.nodeId === !n.browsePath) problems.push(`/nodes/${i}: give exactly one of nodeId and browsePath`);
       for (const r of n.read ?? []) if (!names.has(r)) problems.push(`/nodes/${i}/read: no node named '${r}' in /nodes`);

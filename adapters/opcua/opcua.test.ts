@@ -92,3 +92,21 @@ test('a shift on the simulator: the yield posted equals the counter increments, 
   assert.equal(byType(agent, 'goods.receipt').length, 1);
   assert.equal(new Set(events(agent).map((e) => e.idempotencyKey)).size, events(agent).length, 'no event twice');
 });
+
+test('OPC UA events (alarms) become records with their fields, keyed by EventId; those below minSeverity are dropped', async (t) => {
+  const sim = await startSim(t);
+  const config = agentConfig(tempDir(t), { endpoint: sim.endpoint, nodes: pressNodes(sim).filter((n) => n.name === 'order'), events: [{ name: 'PRESS-01/alarms', minSeverity: 500 }] });
+  config.mappings = [{ name: 'alarm', topic: '{machine}/alarms', emit: [{ type: 'quality.hold', key: '{{payload.key}}', orderingKey: '{{topic.machine}}/alarms', occurredAt: 'payload.ts', payload: { characteristic: '{{payload.Message}}', decision: 'hold', value: '{{payload.Severity}}' } }] }] as typeof config.mappings;
+  const agent = await startAgent(t, config);
+  await until(() => agent.sources.get('press')!.status().connected, 'connected');
+  await sleep(300);
+  sim.raiseAlarm('Die temperature high', 800);
+  sim.raiseAlarm('Lubrication low (info)', 100);
+  sim.raiseAlarm('Light curtain interrupted', 900);
+  await until(() => byType(agent, 'quality.hold').length === 2, () => `two alarms (have ${JSON.stringify(events(agent).map((e) => e.payload))})`);
+  await sleep(300);
+  const holds = byType(agent, 'quality.hold');
+  assert.deepEqual(holds.map((e) => [e.payload.characteristic, e.payload.value]), [['Die temperature high', 800], ['Light curtain interrupted', 900]]);
+  assert.match(holds[0]!.idempotencyKey, /\/event\/[0-9a-f]{16,}$/, 'keyed by the EventId');
+  assert.notEqual(holds[0]!.idempotencyKey, holds[1]!.idempotencyKey);
+});

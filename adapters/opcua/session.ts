@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import type { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import {
   AttributeIds,
+  ClientMonitoredItem,
   ClientMonitoredItemGroup,
+  constructEventFilter,
   DataChangeFilter,
   DataChangeTrigger,
   DeadbandType,
@@ -21,9 +23,10 @@ import {
   type ClientSubscription,
   type DataValue,
   type UserIdentityInfo,
+  type Variant,
 } from 'node-opcua-client';
 import { resolveSecret } from '../../agent/secrets.ts';
-import type { NodeConfig, OpcuaSourceConfig } from './config.ts';
+import type { EventConfig, NodeConfig, OpcuaSourceConfig } from './config.ts';
 
 export interface ConnectionOptions {
   cfg: OpcuaSourceConfig;
@@ -32,6 +35,8 @@ export interface ConnectionOptions {
   certificates: OPCUACertificateManager;
   /** A monitored node's new value (also the explicit reads after connecting). */
   onValue: (node: NodeConfig, dv: DataValue) => void;
+  /** An OPC UA event (alarm, condition) with its fields by name. */
+  onEvent: (source: EventConfig, fields: Record<string, unknown>) => void;
 }
 
 const bounded = (p: Promise<unknown> | undefined, ms: number) => Promise.race([Promise.resolve(p).catch(() => {}), new Promise((r) => setTimeout(r, ms).unref())]);
@@ -144,6 +149,26 @@ export class OpcuaConnection {
     });
   }
 
+  /** Events of one notifier: its fields come back as variants in the order they were asked for. */
+  private async monitorEvents(sub: ClientSubscription, ev: EventConfig): Promise<void> {
+    const fields = [...new Set(['EventId', 'Time', ...(ev.fields ?? ['EventType', 'SourceName', 'Message', 'Severity'])])];
+    const item = ClientMonitoredItem.create(
+      sub,
+      { nodeId: ev.notifier ?? 'i=2253', attributeId: AttributeIds.EventNotifier },
+      { samplingInterval: 0, queueSize: 1000, discardOldest: false, filter: constructEventFilter(fields) },
+      TimestampsToReturn.Both,
+    );
+    item.on('changed', (values: unknown) => {
+      this.lastAlive = Date.now();
+      const list = values as Variant[];
+      this.o.onEvent(ev, Object.fromEntries(fields.map((f, i) => [f, plain(list[i]?.value)])));
+    });
+    await new Promise<void>((resolve, reject) => {
+      item.once('initialized', () => resolve());
+      item.once('err', (msg: string) => reject(new Error(`events of ${ev.name}: ${msg}`)));
+    });
+  }
+
   private async subscribe(): Promise<void> {
     const cfg = this.o.cfg;
     const sub = await this.session!.createSubscription2({
@@ -163,6 +188,7 @@ export class OpcuaConnection {
       const k = JSON.stringify([n.samplingIntervalMs ?? 100, n.queueSize ?? 100, n.deadband]);
       groups.set(k, [...(groups.get(k) ?? []), n]);
     }
+    for (const ev of cfg.events ?? []) await this.monitorEvents(sub, ev);
     for (const nodes of groups.values()) {
       const first = nodes[0]!;
       const filter = first.deadband
@@ -188,4 +214,13 @@ export class OpcuaConnection {
       }
     }
   }
+}
+
+/** An event field as plain JSON: byte strings as hex, localized text as its text, node ids and others as text. */
+function plain(v: unknown): unknown {
+  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) return v.toString('hex');
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'object' && 'text' in v) return (v as { text: string | null }).text;
+  return String(v);
 }

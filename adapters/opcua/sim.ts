@@ -110,6 +110,16 @@ export class PressLineSim {
     if (scrap) this.set('scrap', (this.get('scrap') as number) + scrap);
   }
 
+  /** Raises an OPC UA event on the Server object, as a PLC's alarm would (severity 1-1000). */
+  raiseAlarm(message: string, severity: number): void {
+    const addressSpace = this.server.engine.addressSpace!;
+    addressSpace.rootFolder.objects.server.raiseEvent('BaseEventType', {
+      sourceName: { dataType: DataType.String, value: 'PRESS-01' },
+      message: { dataType: DataType.LocalizedText, value: { text: message } },
+      severity: { dataType: DataType.UInt16, value: severity },
+    });
+  }
+
   /** The PLC's side of the handshake: fills the data block and raises data-ready. */
   raiseDataReady(record: Partial<Record<'order' | 'operation' | 'material' | 'lot', string>>): void {
     for (const [k, v] of Object.entries(record)) this.set(k as SimVariable, v);

@@ -11,7 +11,7 @@ import { format } from 'node:util';
 import { setErrorLogger, setWarningLogger, type DataValue } from 'node-opcua-client';
 import type { EventDraft } from '../../agent/events.ts';
 import type { Source, SourceContext, SourceMessage, SourceStatus } from '../../agent/source.ts';
-import type { NodeConfig, OpcuaSourceConfig } from './config.ts';
+import type { EventConfig, NodeConfig, OpcuaSourceConfig } from './config.ts';
 import { OpcuaConnection } from './session.ts';
 import { evaluate, type NodeState } from './triggers.ts';
 
@@ -79,14 +79,16 @@ export class OpcuaSource implements Source {
   private async run(certificates: OPCUACertificateManager): Promise<void> {
     let delay = this.cfg.reconnectMinMs ?? 500;
     while (!this.stopping) {
-      const conn = new OpcuaConnection({ cfg: this.cfg, sourceName: this.name, agentId: this.ctx.agentId, certificates, onValue: (n, dv) => this.take(n, dv) });
+      const conn = new OpcuaConnection({ cfg: this.cfg, sourceName: this.name, agentId: this.ctx.agentId, certificates, onValue: (n, dv) => this.take(n, dv), onEvent: (ev, fields) => this.takeEvent(ev, fields) });
       this.conn = conn;
       let reason: string;
       try {
         await conn.open();
         this.connected(conn);
-        delay = this.cfg.reconnectMinMs ?? 500;
+        const up = Date.now();
         reason = await conn.broken;
+        // The backoff starts over only after a connection that held: one that fails at once must not spin.
+        if (Date.now() - up > 10_000) delay = this.cfg.reconnectMinMs ?? 500;
       } catch (err) {
         reason = (err as Error).message;
       }
@@ -119,6 +121,7 @@ export class OpcuaSource implements Source {
     // Counters and states are read again explicitly (also delivered as the items' first values): what changed
     // while away is compared with the committed state, so no increment is lost.
     const names = this.cfg.nodes.filter((n) => n.trigger).map((n) => n.name);
+    if (names.length === 0) return;
     conn.read(names).then(
       (dvs) => dvs.forEach((dv, i) => this.take(this.cfg.nodes.find((n) => n.name === names[i])!, dv)),
       (err: Error) => conn.fail(`re-read after connecting: ${err.message}`),
@@ -143,6 +146,17 @@ export class OpcuaSource implements Source {
       this.pending = [];
       this.processing = this.processing.then(() => this.process(batch)).catch((err: unknown) => this.ctx.log.error({ err }, 'OPC UA batch failed'));
     });
+  }
+
+  /** An OPC UA event (alarm, condition) becomes a record as it is; its EventId is its identity. */
+  private takeEvent(ev: EventConfig, fields: Record<string, unknown>): void {
+    this.stats.received++;
+    this.stats.lastMessageAt = Date.now();
+    if (ev.minSeverity !== undefined && Number(fields.Severity ?? 0) < ev.minSeverity) return this.count('event-below-severity');
+    const conn = this.conn!;
+    const ts = typeof fields.Time === 'string' ? fields.Time : new Date().toISOString();
+    const payload = { event: ev.name, ts, key: `${conn.serverUri}/event/${String(fields.EventId)}`, ...fields };
+    this.enqueue([{ source: { adapter: 'opcua', id: this.name }, address: ev.name, payload, properties: { serverUri: conn.serverUri }, receivedAt: new Date() }], []);
   }
 
   /** Runs a batch through the triggers in source-time order and commits records, gaps and node states together. */
