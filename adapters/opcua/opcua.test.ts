@@ -110,3 +110,20 @@ test('OPC UA events (alarms) become records with their fields, keyed by EventId;
   assert.match(holds[0]!.idempotencyKey, /\/event\/[0-9a-f]{16,}$/, 'keyed by the EventId');
   assert.notEqual(holds[0]!.idempotencyKey, holds[1]!.idempotencyKey);
 });
+
+test('an absolute deadband keeps small changes at the server; larger ones come through', async (t) => {
+  const sim = await startSim(t);
+  const nodes = [{ name: 'PRESS-01/temperature', nodeId: sim.nodeIds.temperature, deadband: { type: 'absolute' as const, value: 2 }, trigger: { kind: 'change' as const } }];
+  const config = agentConfig(tempDir(t), { endpoint: sim.endpoint, nodes });
+  config.mappings = [{ name: 't', topic: '{machine}/temperature', emit: [{ type: 'telemetry', key: '{{payload.key}}', orderingKey: 't', occurredAt: 'payload.ts', payload: { tag: 'OilTemperature', value: '{{payload.value}}' } }] }] as typeof config.mappings;
+  const agent = await startAgent(t, config);
+  await until(() => agent.sources.get('press')!.status().connected, 'connected');
+  await sleep(400);
+  for (const v of [42.5, 43.0, 41.5, 45.0, 45.5, 48.0]) {
+    sim.set('temperature', v);
+    await sleep(200);
+  }
+  await until(() => byType(agent, 'telemetry').length === 2, () => `two changes beyond the deadband (have ${JSON.stringify(byType(agent, 'telemetry').map((e) => e.payload.value))})`);
+  await sleep(300);
+  assert.deepEqual(byType(agent, 'telemetry').map((e) => e.payload.value), [45, 48]);
+});

@@ -54,3 +54,42 @@ test('a wrong password never gets a session', async (t) => {
   await until(() => agent.sources.get('press')!.status().reconnects >= 2, 'retried');
   assert.equal(agent.sources.get('press')!.status().connected, false);
 });
+
+test('every security policy the agent offers connects: Sign with Aes128_Sha256_RsaOaep, SignAndEncrypt with Aes256_Sha256_RsaPss', async (t) => {
+  const sim = await startSim(t, { securityModes: ['Sign', 'SignAndEncrypt'] });
+  for (const [securityMode, securityPolicy] of [['Sign', 'Aes128_Sha256_RsaOaep'], ['SignAndEncrypt', 'Aes256_Sha256_RsaPss']] as const) {
+    const dir = tempDir(t);
+    const config = agentConfig(dir, { endpoint: sim.endpoint, securityMode, securityPolicy, nodes: pressNodes(sim).filter((n) => ['PRESS-01/parts', 'order', 'operation'].includes(n.name)) });
+    const configFile = join(dir, 'plantsync.json');
+    writeFileSync(configFile, JSON.stringify(config));
+    const agent = await startAgent(t, config);
+    await until(() => agent.sources.get('press')!.status().reconnects >= 1, `${securityPolicy}: first attempt refused (server not trusted yet)`);
+    const [rejected] = (JSON.parse(cli('opcua', 'certs', '--config', configFile, '--json')) as { status: string; thumbprint: string }[]).filter((c) => c.status === 'rejected');
+    cli('opcua', 'trust', rejected!.thumbprint, '--config', configFile);
+    await until(() => agent.sources.get('press')!.status().connected, `${securityMode} / ${securityPolicy} connected`, 30_000);
+    await sleep(300);
+    const before = postedYield(agent);
+    sim.addParts(2);
+    await until(() => postedYield(agent) === before + 2, `${securityPolicy}: values flow`);
+    await agent.stop(500);
+  }
+});
+
+test('an X.509 user certificate (made with openssl in the test) gets a session where anonymous access is off', async (t) => {
+  const { makeUserCertificate } = await import('../../test/certificates.ts');
+  const sim = await startSim(t, { allowAnonymous: false, securityModes: ['SignAndEncrypt'] }); // X.509 users need a secure channel
+  const dir = tempDir(t);
+  const user = makeUserCertificate(dir, 'press-operator');
+  const nodes = pressNodes(sim).filter((n) => ['PRESS-01/parts', 'order', 'operation'].includes(n.name));
+  const config = agentConfig(dir, { endpoint: sim.endpoint, securityMode: 'SignAndEncrypt', securityPolicy: 'Basic256Sha256', identity: { type: 'certificate', certificate: user.cert, privateKey: user.key }, nodes });
+  const configFile = join(dir, 'plantsync.json');
+  writeFileSync(configFile, JSON.stringify(config));
+  const agent = await startAgent(t, config);
+  await until(() => agent.sources.get('press')!.status().reconnects >= 1, 'server not trusted yet');
+  const [rejected] = (JSON.parse(cli('opcua', 'certs', '--config', configFile, '--json')) as { status: string; thumbprint: string }[]).filter((c) => c.status === 'rejected');
+  cli('opcua', 'trust', rejected!.thumbprint, '--config', configFile);
+  await until(() => agent.sources.get('press')!.status().connected, 'connected with the user certificate', 20_000);
+  await sleep(300);
+  sim.addParts(4);
+  await until(() => postedYield(agent) === 4, 'values flow');
+});

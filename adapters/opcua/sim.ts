@@ -68,6 +68,8 @@ export class PressLineSim {
         : [SecurityPolicy.None, SecurityPolicy.Basic256Sha256, SecurityPolicy.Aes128_Sha256_RsaOaep, SecurityPolicy.Aes256_Sha256_RsaPss],
       allowAnonymous: o.allowAnonymous ?? true,
       userManager: { isValidUser: (user: string, password: string) => o.users?.[user] === password },
+      // X.509 user certificates: the simulator accepts any whose holder proves the key (a PLC would check a list).
+      userCertificateManager: new OPCUACertificateManager({ rootFolder: `${o.pkiDir}/users`, automaticallyAcceptUnknownCertificate: true }),
       alternateHostname: ['127.0.0.1'],
     });
     await server.initialize();

@@ -60,10 +60,8 @@ export class OpcuaSource implements Source {
     setErrorLogger((...a: unknown[]) => ctx.log.warn({ lib: 'node-opcua' }, format(...a)));
     setWarningLogger((...a: unknown[]) => ctx.log.debug({ lib: 'node-opcua' }, format(...a)));
     for (const [k, v] of Object.entries(ctx.loadState())) if (k.startsWith('node:')) this.state.set(k.slice(5), JSON.parse(v) as NodeState);
-    const certificates = new OPCUACertificateManager({ rootFolder: pkiFolder(ctx.stateDir), automaticallyAcceptUnknownCertificate: false });
-    await certificates.initialize();
-    this.certificates = certificates;
-    this.loop = this.run(certificates);
+    this.certificates = await this.openPki();
+    this.loop = this.run();
   }
 
   async stop(): Promise<void> {
@@ -76,10 +74,18 @@ export class OpcuaSource implements Source {
   }
 
   /** Connect, run until broken, tear down, wait, again: the only recovery path. */
-  private async run(certificates: OPCUACertificateManager): Promise<void> {
+  /** The PKI as it is on disk now (a certificate trusted with `plantsync opcua trust` counts from here on). */
+  private async openPki(): Promise<OPCUACertificateManager> {
+    await this.certificates?.dispose();
+    const certificates = new OPCUACertificateManager({ rootFolder: pkiFolder(this.ctx.stateDir), automaticallyAcceptUnknownCertificate: false });
+    await certificates.initialize();
+    return certificates;
+  }
+
+  private async run(): Promise<void> {
     let delay = this.cfg.reconnectMinMs ?? 500;
     while (!this.stopping) {
-      const conn = new OpcuaConnection({ cfg: this.cfg, sourceName: this.name, agentId: this.ctx.agentId, certificates, onValue: (n, dv) => this.take(n, dv), onEvent: (ev, fields) => this.takeEvent(ev, fields) });
+      const conn = new OpcuaConnection({ cfg: this.cfg, sourceName: this.name, agentId: this.ctx.agentId, certificates: this.certificates!, onValue: (n, dv) => this.take(n, dv), onEvent: (ev, fields) => this.takeEvent(ev, fields) });
       this.conn = conn;
       let reason: string;
       try {
@@ -96,6 +102,9 @@ export class OpcuaSource implements Source {
       this.stats.connected = false;
       await conn.close();
       if (this.stopping) break;
+      // The manager keeps what it decided about a certificate in memory: read the folders again, so a server
+      // trusted from the CLI meanwhile is accepted on the next attempt.
+      if (/certificate/i.test(reason)) this.certificates = await this.openPki();
       this.stats.reconnects++;
       this.ctx.log.warn({ reason, retryInMs: delay }, 'OPC UA connection down; rebuilding it');
       await new Promise<void>((r) => {
