@@ -41,11 +41,13 @@ test('config validate accepts a good file and names file, path and reason for a 
   assert.match(no.stderr, new RegExp(`${bad.replace(/[.]/g, '\\.')}: /sinks/erp/delivery/maxEvents: must be >= 1`));
 });
 
-test('the demo runs the whole path and ends with every event posted once and in order', async () => {
-  const r = await plantsync('demo', '--duration', '4', '--outage-at', '1', '--outage-for', '1', '--rate', '100');
+test('the demo runs the OPC UA press and the MQTT robot through the agent into the ERP: every event posted once and in order, every part confirmed', async () => {
+  const r = await plantsync('demo', '--duration', '5', '--outage-at', '1', '--outage-for', '1', '--rate', '40');
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /ERP down for 1 s/);
-  assert.match(r.stdout, /^OK: (\d+) events spooled, \1 posted to ERP exactly once .* 0 out of order$/m);
+  const m = /^OK: (\d+) events spooled, \1 posted to ERP exactly once \((\d+) resent robot messages recognised, \2 resent\), 0 out of order, 0 rejected; yield confirmed (\d+) of \3 parts counted by the press$/m.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.ok(Number(m[3]) > 50, `${m[3]} parts`);
 });
 
 test('run starts on a config, logs JSON lines, and stops cleanly on SIGTERM', async (t) => {

@@ -1,17 +1,22 @@
-// `plantsync demo`: the whole path on one machine. A simulated press line produces shop-floor events, the agent
-// spools them and the ERP HTTP sink posts them to the reference ERP receiver (erp-sim) over loopback HTTP; a few
-// seconds in, the ERP goes down for a while and machine messages are resent, so retries, the breaker, the paced
-// drain and de-duplication show in the progress lines.
+// `plantsync demo`: the whole path on one machine, with the real adapters. A simulated press line runs a shift as an
+// OPC UA server (parts, downtimes, a quality hold, a pallet handshake), a simulated welding robot publishes its
+// cycles to an embedded MQTT broker, and the agent's OPC UA and MQTT sources map them into canonical events, spool
+// them and post them over loopback HTTP to the reference ERP receiver (erp-sim). A few seconds in, the ERP goes down
+// for a while; the robot resends a message now and then: retries, the breaker, the paced drain and de-duplication
+// show in the progress lines, and the demo ends by checking that every event reached the ERP once and in order.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Aedes } from 'aedes';
 import type { Command } from 'commander';
 import { Agent } from '../agent/agent.ts';
 import type { AgentConfig } from '../agent/config.ts';
-import { PressLine } from '../agent/demo/press-line.ts';
-import type { EventDraft } from '../agent/events.ts';
 import { createLogger } from '../agent/log.ts';
 import { ErpSim } from '../adapters/erp-http/erp-sim.ts';
+import { robotMappings, robotSource, WeldingRobotSim } from '../adapters/mqtt/sim-machine.ts';
+import { pressMappings, pressNodes } from '../adapters/opcua/sim-config.ts';
+import { PressLineSim } from '../adapters/opcua/sim.ts';
 
 interface DemoOptions {
   duration?: string;
@@ -24,10 +29,10 @@ interface DemoOptions {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('run the agent on a simulated press line and the reference ERP receiver, printing progress')
+    .description('run the agent on a simulated OPC UA press line and an MQTT robot into the reference ERP receiver, printing progress')
     .option('-d, --duration <s>', 'stop after this many seconds (default: until Ctrl-C)')
-    .option('-r, --rate <n>', 'machine cycles per second (each yields ~5 events)', '50')
-    .option('--state-dir <dir>', 'keep the spool here (default: a temporary folder, removed at exit)')
+    .option('-r, --rate <n>', 'press steps and robot cycles per second', '20')
+    .option('--state-dir <dir>', 'keep the spool and the PKI here (default: a temporary folder, removed at exit)')
     .option('--outage-at <s>', 'the ERP goes down this many seconds in', '6')
     .option('--outage-for <s>', 'and stays down this long', '4')
     .action((o: DemoOptions) => demo(o));
@@ -35,10 +40,20 @@ export function register(program: Command): void {
 
 async function demo(o: DemoOptions): Promise<void> {
   const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), 'plantsync-demo-'));
+  const rate = Number(o.rate);
   const erp = new ErpSim();
   await erp.start();
-  const config: AgentConfig = {
+  const press = await PressLineSim.start({ pkiDir: join(stateDir, 'opcua-sim-pki') });
+  const aedes = await Aedes.createBroker();
+  const broker = createServer(aedes.handle);
+  await new Promise<void>((r) => broker.listen(0, '127.0.0.1', r));
+  const mqttUrl = `mqtt://127.0.0.1:${(broker.address() as AddressInfo).port}`;
+  const config = {
     agent: { id: 'demo-gw', plant: '1000', stateDir, label: 'demo' },
+    sources: {
+      press: { type: 'opcua', endpoint: press.endpoint, publishingIntervalMs: 100, nodes: pressNodes(press) },
+      robot: robotSource(mqttUrl),
+    },
     sinks: {
       erp: {
         type: 'erp-http',
@@ -49,48 +64,32 @@ async function demo(o: DemoOptions): Promise<void> {
       },
     },
     routes: [{ sink: 'erp', types: '*', onReject: 'park' }],
-  };
+    mappings: [...(pressMappings ?? []), ...(robotMappings ?? [])],
+  } as AgentConfig;
   const log = createLogger({ level: process.env.PLANTSYNC_LOG_LEVEL ?? 'warn' });
   const agent = new Agent({ config, configVersion: 'demo', log });
   await agent.start();
-  const line = new PressLine();
+  console.log(`plantsync demo: OPC UA press line (${press.endpoint}) and MQTT robot (${mqttUrl}) -> spool (${join(stateDir, 'spool.db')}) -> ERP HTTP sink -> erp-sim at ${erp.url}; Ctrl-C to stop`);
+  const until = Date.now() + 10_000;
+  while (!agent.sources.get('press')!.status().connected && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  press.runShift(1000 / rate);
+  const robot = await WeldingRobotSim.start(mqttUrl, rate, () => String(press.get('order')));
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
-  let produced = 0;
-  let resent = 0;
-  let last: EventDraft[] = [];
-  let stopping = false;
-  let outageDone = false;
   let outageUntil = 0;
-  const inFlight = new Set<Promise<unknown>>();
-
-  console.log(`plantsync demo: press line -> spool (${join(stateDir, 'spool.db')}) -> ERP HTTP sink -> erp-sim at ${erp.url}; Ctrl-C to stop`);
-  const tick = setInterval(() => {
-    if (stopping) return;
-    const drafts = line.cycle();
-    produced += drafts.length;
-    // Every ~3 s the machine resends its previous message, as a broker does after a lost acknowledgement.
-    const resend = Math.floor(seconds()) % 3 === 0 && last.length > 0 && Math.random() < 0.05;
-    if (resend) resent += last.length;
-    const batch = resend ? [...last, ...drafts] : drafts;
-    last = drafts;
-    const p = agent.ingest(batch).catch((err: unknown) => log.error({ err }, 'ingest failed'));
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
-    if (!outageDone && seconds() >= Number(o.outageAt)) {
-      outageDone = true;
-      erp.setFault({ mode: 'down' }, Number(o.outageFor) * 1000);
-      outageUntil = Date.now() + Number(o.outageFor) * 1000;
-      console.log(`-- ERP down for ${o.outageFor} s (connections reset): events keep spooling; the breaker opens; the drain is paced`);
-    }
-  }, 1000 / Number(o.rate));
+  const outage = setTimeout(() => {
+    erp.setFault({ mode: 'down' }, Number(o.outageFor) * 1000);
+    outageUntil = Date.now() + Number(o.outageFor) * 1000;
+    console.log(`-- ERP down for ${o.outageFor} s (connections reset): events keep spooling; the breaker opens; the drain is paced`);
+  }, Number(o.outageAt) * 1000);
 
   const progress = () => {
     const s = agent.sinkStatus('erp');
     const st = agent.ingestStats;
+    const src = (n: string) => agent.sources.get(n)!.status();
     console.log(
-      `t=${seconds().toFixed(0).padStart(3)}s  produced ${produced}  spooled ${st.accepted}  duplicates ${st.duplicates}  ` +
-        `delivered ${s.delivered}  backlog ${s.pending + s.held}  retries ${s.retried}  ` +
+      `t=${seconds().toFixed(0).padStart(3)}s  press ${src('press').connected ? 'up' : 'DOWN'} ${press.get('parts')} parts  robot ${robot.published} cycles  ` +
+        `spooled ${st.accepted}  duplicates ${st.duplicates}  delivered ${s.delivered}  backlog ${s.pending + s.held}  retries ${s.retried}  ` +
         `| ERP accepted ${erp.counters.accepted}  duplicate posts ${erp.counters.duplicates}  out of order ${erp.counters.outOfOrder}` +
         (Date.now() < outageUntil ? '  [ERP DOWN]' : ''),
     );
@@ -102,22 +101,32 @@ async function demo(o: DemoOptions): Promise<void> {
     process.once('SIGTERM', resolve);
     if (o.duration) setTimeout(resolve, Number(o.duration) * 1000);
   });
-  stopping = true;
-  clearInterval(tick);
-  console.log('-- stopping the machine; draining the backlog');
-  await Promise.all(inFlight); // the machine's last messages are committed before the drain is judged
+  clearTimeout(outage);
+  console.log('-- stopping the machines; draining the backlog');
+  press.stopShift();
+  await robot.stop();
+  const settled = Date.now() + 2000; // the last values and messages reach the spool
+  while (Date.now() < settled) await new Promise((r) => setTimeout(r, 50));
   const drainBy = Date.now() + 30_000;
   while (Date.now() < drainBy && erp.counters.accepted < agent.ingestStats.accepted) await new Promise((r) => setTimeout(r, 50));
   clearInterval(timer);
   progress();
+  // Every part the press counted is in a confirmation (its first reading, 0, was the baseline).
+  const yieldPosted = (agent.spool.db.prepare(`SELECT total(json_extract(body, '$.payload.yield')) FROM events WHERE type = 'production.confirmation'`).pluck().get() as number) ?? 0;
+  const parts = press.get('parts') as number;
   await agent.stop(5000);
+  await press.stop();
+  await new Promise<void>((r) => aedes.close(() => r()));
+  broker.close();
   await erp.close();
   if (!o.stateDir) rmSync(stateDir, { recursive: true, force: true });
 
-  const ok = erp.counters.accepted === agent.ingestStats.accepted && erp.counters.outOfOrder === 0;
+  const rejected = agent.ingestStats.rejected;
+  const ok = erp.counters.accepted === agent.ingestStats.accepted && erp.counters.outOfOrder === 0 && rejected === 0 && yieldPosted === parts;
   console.log(
     `${ok ? 'OK' : 'FAILED'}: ${agent.ingestStats.accepted} events spooled, ${erp.counters.accepted} posted to ERP exactly once ` +
-      `(${agent.ingestStats.duplicates} resent machine messages recognised, ${resent} resent), ${erp.counters.outOfOrder} out of order`,
+      `(${agent.ingestStats.duplicates} resent robot messages recognised, ${robot.resent} resent), ${erp.counters.outOfOrder} out of order, ${rejected} rejected; ` +
+      `yield confirmed ${yieldPosted} of ${parts} parts counted by the press`,
   );
   process.exitCode = ok ? 0 : 1;
 }

@@ -104,7 +104,7 @@ export class MqttSource implements Source {
       client.options.reconnectPeriod = this.reconnectDelay;
     });
     client.on('close', () => {
-      if (this.stats.connected) ctx.log.warn('disconnected; reconnecting');
+      if (this.stats.connected && !this.stopping) ctx.log.warn('disconnected; reconnecting');
       this.stats.connected = false;
     });
     client.on('error', (err) => ctx.log.warn({ err: err.message }, 'mqtt error'));
