@@ -7,6 +7,8 @@ import type { RejectedFilter, RejectedInput } from '../spool/admin.ts';
 import type { AppendOptions, Route, SpoolNotice, SinkStats, SpoolRecord } from '../spool/types.ts';
 import { defaultBackoff } from './backoff.ts';
 import type { AgentConfig } from './config.ts';
+import type { Server } from 'node:http';
+import { adminUrl, startAdminHttp } from './admin-http.ts';
 import { Dispatcher, type DispatcherStats } from './dispatcher.ts';
 import { buildEvent, type CanonicalEvent, type EventDraft } from './events.ts';
 import type { Logger } from './log.ts';
@@ -54,6 +56,18 @@ export class Agent {
   get config(): AgentConfig {
     return this.opts.config;
   }
+
+  get configVersion(): string {
+    return this.opts.configVersion;
+  }
+
+  rejectedRecords(): number {
+    return this.spool.admin.countRejected();
+  }
+
+  /** The admin HTTP listener's base URL, once started (undefined when disabled). */
+  adminUrl: string | undefined;
+  private admin: Server | undefined;
 
   start(): Promise<void> {
     this.starting ??= this.doStart();
@@ -109,6 +123,17 @@ export class Agent {
       });
     }
     this.sourceMetrics();
+    const a = cfg.admin ?? {};
+    if (a.enabled ?? true) {
+      try {
+        this.admin = await startAdminHttp(this, a.host ?? '127.0.0.1', a.port ?? 9464);
+        this.adminUrl = adminUrl(this.admin);
+        this.log.info({ url: this.adminUrl }, 'admin HTTP listening (/metrics, /healthz, /readyz, /status)');
+      } catch (err) {
+        // A taken port must not stop the agent from moving postings: it runs on, without the listener.
+        this.log.error({ err: (err as Error).message, host: a.host ?? '127.0.0.1', port: a.port ?? 9464 }, 'admin HTTP listener could not start; running without it');
+      }
+    }
     this.pruneTimer = setInterval(() => this.prune(), 10 * 60_000).unref();
     this.log.info({ configVersion: this.opts.configVersion, sinks: [...this.sinks.keys()] }, 'agent started');
   }
@@ -246,6 +271,7 @@ export class Agent {
     this.stopping = true;
     await this.starting?.catch(() => {}); // a stop during start-up waits for it, then undoes it
     clearInterval(this.pruneTimer);
+    await new Promise((r) => (this.admin ? this.admin.close(r) : r(undefined)));
     // Intake first: sources finish committing what they took in (and acknowledge it) before anything else stops.
     for (const s of this.sources.values()) await s.stop().catch((err: unknown) => this.log.warn({ err }, 'source stop failed'));
     this.intakeClosed = true;

@@ -61,6 +61,16 @@ const Base = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    admin: Type.Optional(
+      Type.Object(
+        {
+          host: Type.Optional(Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address of the admin HTTP listener (/metrics, /healthz, /readyz, /status)' })),
+          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65_535, default: 9464, description: '0: any free port; the agent logs the one it got' })),
+          enabled: Type.Optional(Type.Boolean({ default: true })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     sinks: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Object({ type: Type.String() })),
     routes: Type.Array(Route, { minItems: 1 }),
     sources: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Object({ type: Type.String() }))),

@@ -6,9 +6,10 @@ import { register as config } from './config.ts';
 import { register as version } from './version.ts';
 import { register as erpSim } from './erp-sim.ts';
 import { register as opcua } from './opcua.ts';
+import { register as status } from './status.ts';
 
 const program = new Command('plantsync')
   .description('Edge agent: OPC UA and MQTT shop-floor events into ERP, durable, ordered and exactly once in effect')
   .showHelpAfterError();
-for (const verb of [run, demo, config, opcua, erpSim, version]) verb(program);
+for (const verb of [run, status, demo, config, opcua, erpSim, version]) verb(program);
 await program.parseAsync(process.argv);

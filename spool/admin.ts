@@ -157,6 +157,10 @@ export class Admin {
     );
   }
 
+  countRejected(): number {
+    return this.db.prepare('SELECT count(*) FROM rejected').pluck().get() as number;
+  }
+
   listRejected(f: RejectedFilter = {}): RejectedRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];

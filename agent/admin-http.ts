@@ -1,0 +1,113 @@
+// The admin HTTP listener, on 127.0.0.1 by default: /metrics (Prometheus text), /healthz (the process answers),
+// /readyz (the spool is open and every source is connected; 503 with the reasons otherwise), /status (the agent's
+// view as JSON, what `plantsync status` prints). Read-only: nothing here changes the agent.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Metrics } from './metrics.ts';
+import type { DispatcherStats } from './dispatcher.ts';
+import type { SourceStatus } from './source.ts';
+import type { SinkStats } from '../spool/types.ts';
+
+/** What the listener reads from the agent (the Agent class, without importing it). */
+export interface AdminView {
+  readonly startedAt: number;
+  readonly configVersion: string;
+  readonly config: { agent: { id: string } };
+  readonly metrics: Metrics;
+  readonly sources: ReadonlyMap<string, { status(): SourceStatus }>;
+  readonly dispatchers: ReadonlyMap<string, unknown>;
+  sinkStatus(name: string): SinkStats & DispatcherStats;
+  rejectedRecords(): number;
+}
+
+export interface AgentStatus {
+  agentId: string;
+  configVersion: string;
+  startedAt: string;
+  uptimeSec: number;
+  ready: boolean;
+  notReady: string[];
+  sources: Record<string, { connected: boolean; lastMessageAt: string | null; reconnects: number; received: number; rejected: number }>;
+  sinks: Record<string, { pending: number; held: number; inFlight: number; deadLetters: number; parkedKeys: number; oldestPendingAgeSec: number | null; delivered: number; retried: number; lastSuccessAt: string | null; lastError: string | null; lastErrorAt: string | null }>;
+  rejectedRecords: number;
+}
+
+const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
+
+export function agentStatus(agent: AdminView): AgentStatus {
+  const now = Date.now();
+  const sources = Object.fromEntries(
+    [...agent.sources].map(([name, s]) => {
+      const st = s.status();
+      return [name, { connected: st.connected, lastMessageAt: iso(st.lastMessageAt), reconnects: st.reconnects, received: st.received, rejected: st.rejected }];
+    }),
+  );
+  const sinks = Object.fromEntries(
+    [...agent.dispatchers.keys()].map((name) => {
+      const s = agent.sinkStatus(name);
+      return [
+        name,
+        {
+          pending: s.pending,
+          held: s.held,
+          inFlight: s.inFlight,
+          deadLetters: s.deadLetters,
+          parkedKeys: s.parkedKeys,
+          oldestPendingAgeSec: s.oldestPendingAt === undefined ? null : Math.round((now - s.oldestPendingAt) / 1000),
+          delivered: s.delivered,
+          retried: s.retried,
+          lastSuccessAt: iso(s.lastSuccessAt),
+          lastError: s.lastError ?? null,
+          lastErrorAt: iso(s.lastErrorAt),
+        },
+      ];
+    }),
+  );
+  const notReady = Object.entries(sources).flatMap(([n, s]) => (s.connected ? [] : [`source '${n}' is not connected`]));
+  return {
+    agentId: agent.config.agent.id,
+    configVersion: agent.configVersion,
+    startedAt: new Date(agent.startedAt).toISOString(),
+    uptimeSec: Math.round((now - agent.startedAt) / 1000),
+    ready: notReady.length === 0,
+    notReady,
+    sources,
+    sinks,
+    rejectedRecords: agent.rejectedRecords(),
+  };
+}
+
+export async function startAdminHttp(agent: AdminView, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    const send = (status: number, body: string, type = 'application/json') => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method !== 'GET') return send(405, JSON.stringify({ error: 'read-only: GET only' }));
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') return send(200, JSON.stringify({ ok: true }));
+    if (path === '/metrics') {
+      agent.metrics.registry.metrics().then(
+        (text) => send(200, text, agent.metrics.registry.contentType),
+        (err: Error) => send(500, JSON.stringify({ error: err.message })),
+      );
+      return;
+    }
+    if (path === '/readyz' || path === '/status') {
+      const st = agentStatus(agent);
+      if (path === '/status') return send(200, JSON.stringify(st));
+      return send(st.ready ? 200 : 503, JSON.stringify({ ready: st.ready, notReady: st.notReady }));
+    }
+    send(404, JSON.stringify({ error: `no ${path}; try /metrics, /healthz, /readyz, /status` }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}
+
+export function adminUrl(server: Server): string {
+  const a = server.address() as AddressInfo;
+  return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+}

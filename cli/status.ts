@@ -1,0 +1,97 @@
+// `plantsync status`: what the agent is doing, for the technician at 3 a.m. and for scripts. It asks the running
+// agent (its admin listener's /status); when no agent answers, it reads the spool file itself and says so.
+// Exit codes: 0 healthy; 1 running but degraded (a source down, dead letters waiting); 2 bad config; 3 not running.
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import type { AgentStatus } from '../agent/admin-http.ts';
+import { ConfigError, loadConfig, type AgentConfig } from '../agent/config.ts';
+import { Spool } from '../spool/spool.ts';
+
+const ago = (at: string | null) => (at ? `${Math.max(0, Math.round((Date.now() - Date.parse(at)) / 1000))}s ago` : '-');
+
+async function ask(cfg: AgentConfig): Promise<AgentStatus | undefined> {
+  const a = cfg.admin ?? {};
+  if (a.enabled === false) return undefined;
+  const host = !a.host || a.host === '0.0.0.0' || a.host === '::' ? '127.0.0.1' : a.host;
+  try {
+    const res = await fetch(`http://${host.includes(':') ? `[${host}]` : host}:${a.port ?? 9464}/status`, { signal: AbortSignal.timeout(3000) });
+    return res.ok ? ((await res.json()) as AgentStatus) : undefined;
+  } catch {
+    return undefined; // nobody listening: the agent is not running (or its listener is off)
+  }
+}
+
+/** The spool's view when the agent is not running: backlog and dead letters per sink. */
+function fromSpool(cfg: AgentConfig): Record<string, unknown> {
+  const spool = Spool.open({ path: join(cfg.agent.stateDir, 'spool.db'), routes: [] });
+  try {
+    const sinks = Object.fromEntries(spool.sinkNames().map((n) => [n, spool.stats(n)]));
+    return { running: false, sinks, rejectedRecords: spool.admin.countRejected() };
+  } finally {
+    spool.close();
+  }
+}
+
+function print(st: AgentStatus): void {
+  console.log(`plantsync ${st.agentId}  config ${st.configVersion}  up ${st.uptimeSec}s  ${st.ready ? 'READY' : `NOT READY: ${st.notReady.join('; ')}`}`);
+  console.log('sources');
+  for (const [n, s] of Object.entries(st.sources)) {
+    console.log(`  ${n.padEnd(12)} ${(s.connected ? 'connected' : 'DISCONNECTED').padEnd(13)} last message ${ago(s.lastMessageAt).padEnd(8)} reconnects ${s.reconnects}  received ${s.received}  rejected ${s.rejected}`);
+  }
+  console.log('sinks');
+  for (const [n, s] of Object.entries(st.sinks)) {
+    const oldest = s.oldestPendingAgeSec === null ? '' : ` (oldest ${s.oldestPendingAgeSec}s)`;
+    console.log(`  ${n.padEnd(12)} backlog ${s.pending + s.held}${oldest}  in flight ${s.inFlight}  delivered ${s.delivered}  retried ${s.retried}  dead letters ${s.deadLetters}  last success ${ago(s.lastSuccessAt)}  last error ${s.lastError ? `${ago(s.lastErrorAt)}: ${s.lastError}` : '-'}`);
+  }
+  console.log(`rejected records ${st.rejectedRecords}`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description("sources, sinks, backlog and health of the agent (asks the running agent; reads the spool when it is not running)")
+    .requiredOption('-c, --config <path>', 'config file', '/etc/plantsync/plantsync.json')
+    .option('--json', 'one JSON object, for scripts')
+    .option('-w, --watch [seconds]', 'refresh every few seconds until Ctrl-C')
+    .action(async (o: { config: string; json?: boolean; watch?: string | boolean }) => {
+      let cfg: AgentConfig;
+      try {
+        cfg = loadConfig(o.config).config;
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        console.error(err.message);
+        process.exitCode = 2;
+        return;
+      }
+      for (;;) {
+        const st = await ask(cfg);
+        if (o.watch) console.clear();
+        if (st) {
+          if (o.json) console.log(JSON.stringify(st, null, 2));
+          else print(st);
+          const deadLetters = Object.values(st.sinks).reduce((n, s) => n + s.deadLetters, 0);
+          process.exitCode = st.ready && deadLetters === 0 ? 0 : 1;
+        } else {
+          let view: Record<string, unknown>;
+          try {
+            view = fromSpool(cfg);
+          } catch (err) {
+            // Locked: an agent holds the spool but did not answer (its admin listener is off or hung).
+            view = { running: 'unknown', error: (err as Error).message };
+          }
+          if (o.json) console.log(JSON.stringify(view, null, 2));
+          else {
+            console.log(`plantsync ${cfg.agent.id}: the agent is not answering on its admin listener (not running?)`);
+            if ('error' in view) console.log(`  spool: ${String(view.error)}`);
+            for (const [n, s] of Object.entries((view.sinks ?? {}) as Record<string, { pending: number; held: number; deadLetters: number; oldestPendingAt?: number }>)) {
+              console.log(`  sink ${n.padEnd(12)} backlog ${s.pending + s.held}  dead letters ${s.deadLetters}${s.oldestPendingAt ? `  oldest ${new Date(s.oldestPendingAt).toISOString()}` : ''}`);
+            }
+            if (typeof view.rejectedRecords === 'number') console.log(`  rejected records ${view.rejectedRecords}`);
+          }
+          process.exitCode = 3;
+        }
+        if (!o.watch) return;
+        await new Promise((r) => setTimeout(r, 1000 * (typeof o.watch === 'string' ? Number(o.watch) : 2)));
+      }
+    });
+}
