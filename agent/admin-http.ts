@@ -1,8 +1,14 @@
 // The admin HTTP listener, on 127.0.0.1 by default: /metrics (Prometheus text), /healthz (the process answers),
 // /readyz (the spool is open and every source is connected; 503 with the reasons otherwise), /status (the agent's
-// view as JSON, what `plantsync status` prints). Read-only: nothing here changes the agent.
+// view as JSON, what `plantsync status` prints). These are read-only and open. POST /dlq (dead letters: list,
+// replay, drop) needs the bearer token in <stateDir>/admin.token (mode 0600): only who may read the agent's state
+// directory may change what it owes the ERP.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DlqRequestError, type DlqRequest, type DlqResult } from './dlq-ops.ts';
 import type { Metrics } from './metrics.ts';
 import type { DispatcherStats } from './dispatcher.ts';
 import type { SourceStatus } from './source.ts';
@@ -18,6 +24,8 @@ export interface AdminView {
   readonly dispatchers: ReadonlyMap<string, unknown>;
   sinkStatus(name: string): SinkStats & DispatcherStats;
   rejectedRecords(): number;
+  dlq(r: DlqRequest): DlqResult;
+  readonly adminToken: string;
 }
 
 export interface AgentStatus {
@@ -83,8 +91,9 @@ export async function startAdminHttp(agent: AdminView, host: string, port: numbe
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);
     };
-    if (req.method !== 'GET') return send(405, JSON.stringify({ error: 'read-only: GET only' }));
     const path = (req.url ?? '/').split('?')[0];
+    if (path === '/dlq' && req.method === 'POST') return void handleDlq(agent, req, send);
+    if (req.method !== 'GET') return send(405, JSON.stringify({ error: 'read-only: GET only' }));
     if (path === '/healthz') return send(200, JSON.stringify({ ok: true }));
     if (path === '/metrics') {
       agent.metrics.registry.metrics().then(
@@ -110,4 +119,40 @@ export async function startAdminHttp(agent: AdminView, host: string, port: numbe
 export function adminUrl(server: Server): string {
   const a = server.address() as AddressInfo;
   return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+}
+
+type Send = (status: number, body: string) => void;
+
+async function handleDlq(agent: AdminView, req: import('node:http').IncomingMessage, send: Send): Promise<void> {
+  const given = Buffer.from(String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
+  const want = Buffer.from(agent.adminToken);
+  if (given.length !== want.length || !timingSafeEqual(given, want)) return send(401, JSON.stringify({ error: 'the bearer token of <stateDir>/admin.token is needed' }));
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > 65_536) return send(413, JSON.stringify({ error: 'request larger than 64 KiB' }));
+    chunks.push(c);
+  }
+  let r: DlqRequest;
+  try {
+    r = JSON.parse(Buffer.concat(chunks).toString('utf8')) as DlqRequest;
+  } catch (err) {
+    return send(400, JSON.stringify({ error: `not JSON: ${(err as Error).message}` }));
+  }
+  try {
+    send(200, JSON.stringify(agent.dlq(r)));
+  } catch (err) {
+    send(err instanceof DlqRequestError ? 400 : 500, JSON.stringify({ error: (err as Error).message }));
+  }
+}
+
+/** Reads the admin token, making it (random, mode 0600) the first time. */
+export function adminToken(stateDir: string): string {
+  const file = join(stateDir, 'admin.token');
+  if (!existsSync(file)) {
+    mkdirSync(stateDir, { recursive: true });
+    writeFileSync(file, randomBytes(24).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  }
+  return readFileSync(file, 'utf8').trim();
 }

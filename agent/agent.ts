@@ -8,7 +8,8 @@ import type { AppendOptions, Route, SpoolNotice, SinkStats, SpoolRecord } from '
 import { defaultBackoff } from './backoff.ts';
 import type { AgentConfig } from './config.ts';
 import type { Server } from 'node:http';
-import { adminUrl, startAdminHttp } from './admin-http.ts';
+import { adminToken, adminUrl, startAdminHttp } from './admin-http.ts';
+import { runDlq, type DlqRequest, type DlqResult } from './dlq-ops.ts';
 import { Dispatcher, type DispatcherStats } from './dispatcher.ts';
 import { buildEvent, type CanonicalEvent, type EventDraft } from './events.ts';
 import type { Logger } from './log.ts';
@@ -64,6 +65,17 @@ export class Agent {
   rejectedRecords(): number {
     return this.spool.admin.countRejected();
   }
+
+  dlq(r: DlqRequest): DlqResult {
+    return runDlq(this.spool.admin, r);
+  }
+
+  /** Bearer token of the admin listener's changing requests, kept in <stateDir>/admin.token (mode 0600). */
+  get adminToken(): string {
+    this.token ??= adminToken(this.opts.config.agent.stateDir);
+    return this.token;
+  }
+  private token: string | undefined;
 
   /** The admin HTTP listener's base URL, once started (undefined when disabled). */
   adminUrl: string | undefined;
@@ -126,6 +138,7 @@ export class Agent {
     const a = cfg.admin ?? {};
     if (a.enabled ?? true) {
       try {
+        void this.adminToken; // made now, so `plantsync dlq` finds it
         this.admin = await startAdminHttp(this, a.host ?? '127.0.0.1', a.port ?? 9464);
         this.adminUrl = adminUrl(this.admin);
         this.log.info({ url: this.adminUrl }, 'admin HTTP listening (/metrics, /healthz, /readyz, /status)');

@@ -7,9 +7,10 @@ import { register as version } from './version.ts';
 import { register as erpSim } from './erp-sim.ts';
 import { register as opcua } from './opcua.ts';
 import { register as status } from './status.ts';
+import { register as dlq } from './dlq.ts';
 
 const program = new Command('plantsync')
   .description('Edge agent: OPC UA and MQTT shop-floor events into ERP, durable, ordered and exactly once in effect')
   .showHelpAfterError();
-for (const verb of [run, status, demo, config, opcua, erpSim, version]) verb(program);
+for (const verb of [run, status, dlq, demo, config, opcua, erpSim, version]) verb(program);
 await program.parseAsync(process.argv);

@@ -2,32 +2,11 @@
 // cannot connect, metrics, and the spool's view once the agent has stopped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { tempDir, until } from '../test/helpers.ts';
-
-const main = join(import.meta.dirname, 'main.ts');
-const exec = promisify(execFile);
-
-async function plantsync(...args: string[]): Promise<{ code: number; stdout: string }> {
-  try {
-    return { code: 0, stdout: (await exec(process.execPath, [main, ...args])).stdout };
-  } catch (err) {
-    const e = err as { code: number; stdout: string };
-    return { code: e.code, stdout: e.stdout };
-  }
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { freePort, main, plantsync } from './test-kit.ts';
 
 test('status asks the running agent: ready or not (with the reason), metrics and health; once it stops, status reads the spool and exits 3', async (t) => {
   const dir = tempDir(t);
