@@ -77,3 +77,10 @@ test('erp-sim serves the batch endpoint and its counters over HTTP', async (t) =
   const counters = (await (await fetch(`${url}/_sim/counters`)).json()) as { accepted: number };
   assert.equal(counters.accepted, 1);
 });
+
+test('opcua-sim serves the press line and names its nodes', async (t) => {
+  const r = await plantsync('opcua-sim', '--port', '0', '--tick', '50', '--duration', '1', '--pki', join(tempDir(t), 'pki'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^opcua-sim listening on opc\.tcp:\/\/127\.0\.0\.1:\d+\/UA\/PressLine \(server urn:/m);
+  assert.match(r.stdout, /^ {2}parts +ns=1;s=PRESS-01\.Parts$/m);
+});

@@ -111,9 +111,10 @@ test('OPC UA events (alarms) become records with their fields, keyed by EventId;
   assert.notEqual(holds[0]!.idempotencyKey, holds[1]!.idempotencyKey);
 });
 
-test('an absolute deadband keeps small changes at the server; larger ones come through', async (t) => {
+for (const deadband of [{ type: 'absolute' as const, value: 2 }, { type: 'percent' as const, value: 2 }]) test(`${deadband.type === 'absolute' ? 'an' : 'a'} ${deadband.type} deadband keeps small changes at the server; larger ones come through`, async (t) => {
   const sim = await startSim(t);
-  const nodes = [{ name: 'PRESS-01/temperature', nodeId: sim.nodeIds.temperature, deadband: { type: 'absolute' as const, value: 2 }, trigger: { kind: 'change' as const } }];
+  // 2 units, or 2% of the oil temperature's engineering range 0-100: the same band.
+  const nodes = [{ name: 'PRESS-01/temperature', nodeId: sim.nodeIds.temperature, deadband, trigger: { kind: 'change' as const } }];
   const config = agentConfig(tempDir(t), { endpoint: sim.endpoint, nodes });
   config.mappings = [{ name: 't', topic: '{machine}/temperature', emit: [{ type: 'telemetry', key: '{{payload.key}}', orderingKey: 't', occurredAt: 'payload.ts', payload: { tag: 'OilTemperature', value: '{{payload.value}}' } }] }] as typeof config.mappings;
   const agent = await startAgent(t, config);

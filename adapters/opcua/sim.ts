@@ -3,7 +3,7 @@
 // operation / material / lot, a quality-hold bit, and a data-ready / data-ack handshake pair (the PLC raises
 // data-ready with a record in its data block and holds it until the agent writes data-ack). It can run a shift on
 // its own (parts while RUNNING, scrap now and then, downtimes, order changes, a hold), or be driven step by step.
-import type { UAVariable } from 'node-opcua-address-space';
+import type { INamespaceDataAccess, UAVariable } from 'node-opcua-address-space';
 import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { DataType, MessageSecurityMode, SecurityPolicy, StatusCodes, type DataValue } from 'node-opcua-client';
 import { OPCUAServer } from 'node-opcua-server';
@@ -166,7 +166,11 @@ export class PressLineSim {
     const press = ns.addObject({ componentOf: line, browseName: 'PRESS-01' });
     for (const [name, [browseName, dataType, value, writable]] of Object.entries(VARIABLES) as [SimVariable, (typeof VARIABLES)[SimVariable]][]) {
       const nodeId = `s=PRESS-01.${browseName}`;
-      const v = ns.addVariable({
+      // The oil temperature is an AnalogItem with an engineering range (0-100 C), so a percent deadband applies.
+      const analog = name === 'temperature';
+      const v = analog
+        ? ((ns as unknown as INamespaceDataAccess).addAnalogDataItem({ componentOf: press, browseName, nodeId, dataType: 'Double', engineeringUnitsRange: { low: 0, high: 100 }, minimumSamplingInterval: 10 }) as unknown as UAVariable)
+        : ns.addVariable({
         componentOf: press,
         browseName,
         nodeId,
