@@ -2,7 +2,6 @@
 // over its admin listener (with the token from <stateDir>/admin.token); otherwise the spool file is opened directly.
 // Replay puts events back in line under their own idempotency keys (safe after a fix in the ERP); drop deletes them
 // for good. Both need --reason (audit log), show what they touch with --dry-run, and ask unless --yes is given.
-import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -11,6 +10,7 @@ import { ConfigError, loadConfig, type AgentConfig } from '../agent/config.ts';
 import { runDlq, type DlqRequest, type DlqResult } from '../agent/dlq-ops.ts';
 import type { DeadFilter } from '../spool/admin.ts';
 import { Spool } from '../spool/spool.ts';
+import { adminBase, adminToken } from './admin-client.ts';
 
 interface FilterOptions {
   config: string;
@@ -37,13 +37,11 @@ function filterOf(o: FilterOptions): DeadFilter {
 
 /** Runs the request in the running agent, or on the spool file when no agent answers. */
 async function run(cfg: AgentConfig, r: DlqRequest): Promise<DlqResult> {
-  const a = cfg.admin ?? {};
-  const host = !a.host || a.host === '0.0.0.0' ? '127.0.0.1' : a.host;
-  if (a.enabled !== false) {
+  const base = adminBase(cfg);
+  if (base) {
     let res: Response | undefined;
     try {
-      const token = readFileSync(join(cfg.agent.stateDir, 'admin.token'), 'utf8').trim();
-      res = await fetch(`http://${host}:${a.port ?? 9464}/dlq`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(r), signal: AbortSignal.timeout(30_000) });
+      res = await fetch(`${base}/dlq`, { method: 'POST', headers: { authorization: `Bearer ${adminToken(cfg)}`, 'content-type': 'application/json' }, body: JSON.stringify(r), signal: AbortSignal.timeout(30_000) });
     } catch {
       res = undefined; // no token yet, or nobody listening: the agent is not running
     }

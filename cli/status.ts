@@ -6,15 +6,15 @@ import { join } from 'node:path';
 import type { AgentStatus } from '../agent/admin-http.ts';
 import { ConfigError, loadConfig, type AgentConfig } from '../agent/config.ts';
 import { Spool } from '../spool/spool.ts';
+import { adminBase } from './admin-client.ts';
 
 const ago = (at: string | null) => (at ? `${Math.max(0, Math.round((Date.now() - Date.parse(at)) / 1000))}s ago` : '-');
 
 async function ask(cfg: AgentConfig): Promise<AgentStatus | undefined> {
-  const a = cfg.admin ?? {};
-  if (a.enabled === false) return undefined;
-  const host = !a.host || a.host === '0.0.0.0' || a.host === '::' ? '127.0.0.1' : a.host;
+  const base = adminBase(cfg);
+  if (!base) return undefined;
   try {
-    const res = await fetch(`http://${host.includes(':') ? `[${host}]` : host}:${a.port ?? 9464}/status`, { signal: AbortSignal.timeout(3000) });
+    const res = await fetch(`${base}/status`, { signal: AbortSignal.timeout(3000) });
     return res.ok ? ((await res.json()) as AgentStatus) : undefined;
   } catch {
     return undefined; // nobody listening: the agent is not running (or its listener is off)
