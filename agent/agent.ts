@@ -195,7 +195,12 @@ export class Agent {
     }
     if (rejected.length) this.reject(rejected);
     const own = (opts.events ?? []).map((d) => (d.plant ? d : { ...d, plant: this.opts.config.agent.plant }));
-    const res = await this.ingest([...drafts, ...own], { ...opts, rawOf: (i) => (i < drafts.length ? rejectedOf(origin[i]!, 'invalid event') : { source: own[i - drafts.length]!.source.id, address: own[i - drafts.length]!.source.address, reason: '', payload: JSON.stringify(own[i - drafts.length]) }) });
+    const rawOf = (i: number): RejectedInput => {
+      if (i < drafts.length) return rejectedOf(origin[i]!, 'invalid event');
+      const d = own[i - drafts.length]!; // a source's own draft (source.gap) that failed its schema
+      return { source: d.source.id, address: d.source.address, reason: '', payload: JSON.stringify(d) };
+    };
+    const res = await this.ingest([...drafts, ...own], { ...opts, rawOf });
     return { ...res, rejected: res.rejected + rejected.length };
   }
 

@@ -53,6 +53,7 @@ export class OpcuaConnection {
   private subscription: ClientSubscription | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private lastAlive = Date.now();
+  private readonly dataTypes = new Map<string, number>();
   private readonly o: ConnectionOptions;
 
   constructor(o: ConnectionOptions) {
@@ -110,8 +111,12 @@ export class OpcuaConnection {
   async write(name: string, value: unknown): Promise<void> {
     const nodeId = this.ids.get(name);
     if (!nodeId) throw new Error(`unknown node '${name}'`);
-    const [dt] = await this.session!.read([{ nodeId, attributeId: AttributeIds.DataType }]);
-    const dataType = (dt!.value.value as { value: number }).value;
+    let dataType = this.dataTypes.get(name);
+    if (dataType === undefined) {
+      const [dt] = await this.session!.read([{ nodeId, attributeId: AttributeIds.DataType }]);
+      dataType = (dt!.value.value as { value: number }).value;
+      this.dataTypes.set(name, dataType); // read once per connection, not per handshake
+    }
     const status = await this.session!.write({ nodeId, attributeId: AttributeIds.Value, value: { value: { dataType, value } } });
     if (!status.isGood()) throw new Error(`write to ${name} (${nodeId}): ${status.toString()}`);
   }

@@ -129,10 +129,10 @@ export class OpcuaSource implements Source {
     this.lostAt = undefined;
     // Counters and states are read again explicitly (also delivered as the items' first values): what changed
     // while away is compared with the committed state, so no increment is lost.
-    const names = this.cfg.nodes.filter((n) => n.trigger).map((n) => n.name);
-    if (names.length === 0) return;
-    conn.read(names).then(
-      (dvs) => dvs.forEach((dv, i) => this.take(this.cfg.nodes.find((n) => n.name === names[i])!, dv)),
+    const triggered = this.cfg.nodes.filter((n) => n.trigger);
+    if (triggered.length === 0) return;
+    conn.read(triggered.map((n) => n.name)).then(
+      (dvs) => dvs.forEach((dv, i) => this.take(triggered[i]!, dv)),
       (err: Error) => conn.fail(`re-read after connecting: ${err.message}`),
     );
   }
