@@ -19,6 +19,7 @@ export interface AdminView {
   readonly startedAt: number;
   readonly configVersion: string;
   readonly config: { agent: { id: string } };
+  readonly configState: { files: string[]; lastReloadAt: number | undefined; error: { at: number; message: string } | undefined };
   readonly metrics: Metrics;
   readonly sources: ReadonlyMap<string, { status(): SourceStatus }>;
   readonly dispatchers: ReadonlyMap<string, unknown>;
@@ -31,6 +32,8 @@ export interface AdminView {
 export interface AgentStatus {
   agentId: string;
   configVersion: string;
+  /** The config files read; the last applied reload; a refused config (the agent runs on the last good one). */
+  config: { files: string[]; lastReloadAt: string | null; refused: { at: string; message: string } | null };
   startedAt: string;
   uptimeSec: number;
   ready: boolean;
@@ -75,6 +78,11 @@ export function agentStatus(agent: AdminView): AgentStatus {
   return {
     agentId: agent.config.agent.id,
     configVersion: agent.configVersion,
+    config: {
+      files: agent.configState.files,
+      lastReloadAt: iso(agent.configState.lastReloadAt),
+      refused: agent.configState.error ? { at: new Date(agent.configState.error.at).toISOString(), message: agent.configState.error.message } : null,
+    },
     startedAt: new Date(agent.startedAt).toISOString(),
     uptimeSec: Math.round((now - agent.startedAt) / 1000),
     ready: notReady.length === 0,

@@ -6,7 +6,8 @@ import { Spool } from '../spool/spool.ts';
 import type { RejectedFilter, RejectedInput } from '../spool/admin.ts';
 import type { AppendOptions, Route, SpoolNotice, SinkStats, SpoolRecord } from '../spool/types.ts';
 import { defaultBackoff } from './backoff.ts';
-import type { AgentConfig } from './config.ts';
+import { ConfigError, type AgentConfig, type SinkConfig } from './config.ts';
+import { planReload, type ReloadReport } from './reload-plan.ts';
 import type { Server } from 'node:http';
 import { adminToken, adminUrl, startAdminHttp } from './admin-http.ts';
 import { runDlq, type DlqRequest, type DlqResult } from './dlq-ops.ts';
@@ -45,11 +46,11 @@ export class Agent {
   private starting: Promise<void> | undefined;
   readonly ingestStats = { accepted: 0, duplicates: 0, rejected: 0 };
   readonly metrics = new Metrics();
-  private readonly mapper: Mapper;
+  private mapper: Mapper;
   private readonly rejectLog = new Map<string, { at: number; suppressed: number }>();
 
   constructor(opts: AgentOptions) {
-    this.opts = opts;
+    this.opts = { ...opts }; // config and version change on reload
     this.log = opts.log.child({ component: 'agent' });
     this.mapper = new Mapper(opts.config.mappings ?? [], { plant: opts.config.agent.plant });
   }
@@ -60,6 +61,16 @@ export class Agent {
 
   get configVersion(): string {
     return this.opts.configVersion;
+  }
+
+  /** The config's files, the last reload and a config that was refused (the agent runs on the last good one). */
+  readonly configState: { files: string[]; lastReloadAt: number | undefined; error: { at: number; message: string } | undefined } = { files: [], lastReloadAt: undefined, error: undefined };
+
+  /** Called by whoever loads config files: a refused config is shown in status and metrics until a good one. */
+  configRefused(message: string): void {
+    this.configState.error = { at: Date.now(), message };
+    this.metrics.counter('plantsync_config_reloads_total', 'Config reloads by result', ['result']).inc({ result: 'refused' });
+    this.log.error({ error: message, configVersion: this.opts.configVersion }, 'config refused; running on the last good config');
   }
 
   rejectedRecords(): number {
@@ -91,64 +102,136 @@ export class Agent {
     const spoolLog = this.opts.log.child({ component: 'spool' });
     this.spool = Spool.open({
       path: join(cfg.agent.stateDir, 'spool.db'),
-      routes: cfg.routes.map((r): Route => ({ sink: r.sink, types: r.types, onReject: r.onReject ?? 'park' })),
+      routes: routesOf(cfg),
       capBytes: cfg.spool?.capBytes ?? 2 * 1024 ** 3,
       warnRatio: cfg.spool?.warnRatio ?? 0.8,
       retentionMs: (cfg.spool?.retentionHours ?? 168) * 3600_000,
       commitWindowMs: cfg.spool?.commitWindowMs ?? 0,
       onNotice: (n) => logNotice(spoolLog, n),
     });
-    for (const [name, sc] of Object.entries(cfg.sinks)) {
-      const log = this.opts.log.child({ component: 'sink', sink: name });
-      const sink = this.opts.createSink?.(name) ?? sinkAdapters.get(sc.type)!.createSink(name, sc as never, { log, stateDir: cfg.agent.stateDir, metrics: this.metrics });
-      await sink.open();
-      this.sinks.set(name, sink);
-      const d = sc.delivery ?? {};
-      const dispatcher = new Dispatcher(
-        this.spool,
-        sink,
-        {
-          concurrency: d.concurrency ?? 4,
-          maxEvents: d.maxEvents ?? 500,
-          maxBytes: d.maxBytes ?? 1_048_576,
-          lingerMs: d.lingerMs ?? 0,
-          backoff: { ...defaultBackoff, ...d.backoff, maxRetryAfterMs: d.backoff?.maxRetryAfterMs ?? Infinity },
-          metrics: this.metrics,
-        },
-        log,
-      );
-      this.dispatchers.set(name, dispatcher);
-      dispatcher.start();
-    }
-    for (const [name, sc] of Object.entries(cfg.sources ?? {})) {
-      const log = this.opts.log.child({ component: 'source', source: name });
-      const source = sourceAdapters.get(sc.type)!.createSource(name, sc as never);
-      this.sources.set(name, source);
-      await source.start({
-        log,
-        metrics: this.metrics,
-        agentId: cfg.agent.id,
-        stateDir: cfg.agent.stateDir,
-        ingest: (msgs, opts) => this.ingestMessages(msgs, { onCommitted: opts?.onCommitted, events: opts?.events, state: Object.entries(opts?.state ?? {}).map(([key, value]) => ({ source: name, key, value })) }),
-        loadState: () => Object.fromEntries(this.spool.sourceState(name)),
-        reject: (items) => this.reject(items),
-      });
-    }
+    for (const [name, sc] of Object.entries(cfg.sinks)) await this.startSink(name, sc);
+    for (const [name, sc] of Object.entries(cfg.sources ?? {})) await this.startSource(name, sc);
     this.sourceMetrics();
-    const a = cfg.admin ?? {};
-    if (a.enabled ?? true) {
-      try {
-        void this.adminToken; // made now, so `plantsync dlq` finds it
-        this.admin = await startAdminHttp(this, a.host ?? '127.0.0.1', a.port ?? 9464);
-        this.adminUrl = adminUrl(this.admin);
-        this.log.info({ url: this.adminUrl }, 'admin HTTP listening (/metrics, /healthz, /readyz, /status)');
-      } catch (err) {
-        // A taken port must not stop the agent from moving postings: it runs on, without the listener.
-        this.log.error({ err: (err as Error).message, host: a.host ?? '127.0.0.1', port: a.port ?? 9464 }, 'admin HTTP listener could not start; running without it');
-      }
-    }
+    this.configMetrics();
+    await this.startAdmin();
     this.pruneTimer = setInterval(() => this.prune(), 10 * 60_000).unref();
     this.log.info({ configVersion: this.opts.configVersion, sinks: [...this.sinks.keys()] }, 'agent started');
+  }
+
+  private async startSink(name: string, sc: SinkConfig): Promise<void> {
+    const stateDir = this.opts.config.agent.stateDir;
+    const log = this.opts.log.child({ component: 'sink', sink: name });
+    const sink = this.opts.createSink?.(name) ?? sinkAdapters.get(sc.type)!.createSink(name, sc as never, { log, stateDir, metrics: this.metrics });
+    await sink.open();
+    this.sinks.set(name, sink);
+    const d = sc.delivery ?? {};
+    const dispatcher = new Dispatcher(
+      this.spool,
+      sink,
+      {
+        concurrency: d.concurrency ?? 4,
+        maxEvents: d.maxEvents ?? 500,
+        maxBytes: d.maxBytes ?? 1_048_576,
+        lingerMs: d.lingerMs ?? 0,
+        backoff: { ...defaultBackoff, ...d.backoff, maxRetryAfterMs: d.backoff?.maxRetryAfterMs ?? Infinity },
+        metrics: this.metrics,
+      },
+      log,
+    );
+    this.dispatchers.set(name, dispatcher);
+    dispatcher.start();
+  }
+
+  /** Stops a sink's deliveries (in-flight ones get the deadline) and closes it; what it owes stays in the spool. */
+  private async stopSink(name: string, deadlineMs: number): Promise<void> {
+    await this.dispatchers.get(name)?.stop(deadlineMs);
+    this.dispatchers.delete(name);
+    await this.sinks.get(name)?.close().catch((err: unknown) => this.log.warn({ err, sink: name }, 'sink close failed'));
+    this.sinks.delete(name);
+  }
+
+  private async startSource(name: string, sc: { type: string }): Promise<void> {
+    const cfg = this.opts.config;
+    const log = this.opts.log.child({ component: 'source', source: name });
+    const source = sourceAdapters.get(sc.type)!.createSource(name, sc as never);
+    this.sources.set(name, source);
+    await source.start({
+      log,
+      metrics: this.metrics,
+      agentId: cfg.agent.id,
+      stateDir: cfg.agent.stateDir,
+      ingest: (msgs, opts) => this.ingestMessages(msgs, { onCommitted: opts?.onCommitted, events: opts?.events, state: Object.entries(opts?.state ?? {}).map(([key, value]) => ({ source: name, key, value })) }),
+      loadState: () => Object.fromEntries(this.spool.sourceState(name)),
+      reject: (items) => this.reject(items),
+    });
+  }
+
+  /** Stops a source: it finishes committing (and acknowledging) what it took in; the rest stays upstream. */
+  private async stopSource(name: string): Promise<void> {
+    await this.sources.get(name)?.stop().catch((err: unknown) => this.log.warn({ err, source: name }, 'source stop failed'));
+    this.sources.delete(name);
+  }
+
+  private async startAdmin(): Promise<void> {
+    const a = this.opts.config.admin ?? {};
+    if (!(a.enabled ?? true)) return;
+    try {
+      void this.adminToken; // made now, so `plantsync dlq` finds it
+      this.admin = await startAdminHttp(this, a.host ?? '127.0.0.1', a.port ?? 9464);
+      this.adminUrl = adminUrl(this.admin);
+      this.log.info({ url: this.adminUrl }, 'admin HTTP listening (/metrics, /healthz, /readyz, /status)');
+    } catch (err) {
+      // A taken port must not stop the agent from moving postings: it runs on, without the listener.
+      this.log.error({ err: (err as Error).message, host: a.host ?? '127.0.0.1', port: a.port ?? 9464 }, 'admin HTTP listener could not start; running without it');
+    }
+  }
+
+  private async stopAdmin(): Promise<void> {
+    await new Promise((r) => (this.admin ? this.admin.close(r) : r(undefined)));
+    this.admin = undefined;
+    this.adminUrl = undefined;
+  }
+
+  /**
+   * Applies a new config (already validated) without a restart. The spool is never touched: routes apply to events
+   * appended from now on. Sources and sinks whose settings did not change keep their connections; changed ones are
+   * stopped and started again (in-flight batches get `deadlineMs`, then go out again from the spool), removed ones
+   * stopped, new ones started. Settings that name the spool or the keys (agent id, plant, state directory, spool)
+   * need a restart: such a config is refused and the agent keeps the one it runs.
+   */
+  reload(next: { config: AgentConfig; version: string }, deadlineMs = 10_000): Promise<ReloadReport> {
+    const run = this.reloading.then(() => this.applyReload(next, deadlineMs));
+    this.reloading = run.catch(() => {});
+    return run;
+  }
+  private reloading: Promise<unknown> = Promise.resolve();
+
+  private async applyReload(next: { config: AgentConfig; version: string }, deadlineMs: number): Promise<ReloadReport> {
+    if (this.stopping) throw new Error('agent is stopping');
+    await this.start();
+    const old = this.opts.config;
+    const plan = planReload(old, next.config);
+    if (plan.restartNeeded.length) throw new ConfigError(`needs a restart to change ${plan.restartNeeded.join(', ')}; still running config ${this.opts.configVersion}`);
+    this.opts.config = next.config;
+    this.opts.configVersion = next.version;
+    this.mapper = new Mapper(next.config.mappings ?? [], { plant: next.config.agent.plant });
+    this.spool.setRoutes(routesOf(next.config));
+    for (const name of [...plan.sources.changed, ...plan.sources.removed]) await this.stopSource(name);
+    for (const name of [...plan.sinks.changed, ...plan.sinks.removed]) {
+      await this.stopSink(name, deadlineMs);
+      this.spool.releaseHandedOut(name);
+    }
+    for (const name of [...plan.sinks.changed, ...plan.sinks.added]) await this.startSink(name, next.config.sinks[name]!);
+    for (const name of [...plan.sources.changed, ...plan.sources.added]) await this.startSource(name, next.config.sources![name]!);
+    if (plan.adminChanged) {
+      await this.stopAdmin();
+      await this.startAdmin();
+    }
+    this.configState.lastReloadAt = Date.now();
+    this.configState.error = undefined;
+    this.metrics.counter('plantsync_config_reloads_total', 'Config reloads by result', ['result']).inc({ result: 'applied' });
+    this.log.info({ configVersion: next.version, ...plan.summary }, 'config reloaded');
+    return plan.summary;
   }
 
   /**
@@ -266,6 +349,12 @@ export class Agent {
     m.sampled('plantsync_source_rejected', 'Input the source could not decode since the agent started', ['source'], each((s) => s.rejected));
   }
 
+  private configMetrics(): void {
+    const m = this.metrics;
+    m.sampled('plantsync_config_info', 'The config the agent runs (its version as a label); always 1', ['version'], () => [[{ version: this.opts.configVersion }, 1]]);
+    m.sampled('plantsync_config_refused', 'The last config read was refused and the agent runs on the one before (1), or not (0)', [], () => [[{}, this.configState.error ? 1 : 0]]);
+  }
+
   sinkStatus(name: string): SinkStatus {
     const d = this.dispatchers.get(name);
     if (!d) throw new Error(`unknown sink '${name}'`);
@@ -289,7 +378,8 @@ export class Agent {
     this.stopping = true;
     await this.starting?.catch(() => {}); // a stop during start-up waits for it, then undoes it
     clearInterval(this.pruneTimer);
-    await new Promise((r) => (this.admin ? this.admin.close(r) : r(undefined)));
+    await this.reloading;
+    await this.stopAdmin();
     // Intake first: sources finish committing what they took in (and acknowledge it) before anything else stops.
     for (const s of this.sources.values()) await s.stop().catch((err: unknown) => this.log.warn({ err }, 'source stop failed'));
     this.intakeClosed = true;
@@ -298,6 +388,10 @@ export class Agent {
     this.spool?.close();
     this.log.info('agent stopped');
   }
+}
+
+function routesOf(cfg: AgentConfig): Route[] {
+  return cfg.routes.map((r): Route => ({ sink: r.sink, types: r.types, onReject: r.onReject ?? 'park' }));
 }
 
 function toRecord(e: CanonicalEvent): SpoolRecord {

@@ -1,7 +1,6 @@
 // The agent's configuration: a strict schema (unknown keys rejected, errors that name the file and JSON path),
 // exportable as JSON Schema for central tooling. Each sink's settings are checked against its adapter's schema.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { eventTypes } from './events.ts';
@@ -128,40 +127,37 @@ export function parseConfig(text: string, where: string): LoadedConfig {
   return { config, version: config.agent.label ? `${config.agent.label}+${hash}` : hash };
 }
 
-export function loadConfig(path: string): LoadedConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${path}: cannot read: ${(err as Error).message}`);
-  }
-  return parseConfig(text, path);
-}
-
-export function validateConfig(raw: unknown, where: string): AgentConfig {
-  if (!baseValidator.Check(raw)) {
-    throw new ConfigError(`${where}: ${describeFirstError(baseValidator.Errors(raw))}`);
-  }
+/**
+ * Checks a parsed config. `where` names the file in errors; for a config merged from several files it is a
+ * function from the offending JSON pointer to the file that set it.
+ */
+export function validateConfig(raw: unknown, where: string | ((pointer: string) => string)): AgentConfig {
+  // `detail` is "<JSON pointer>: <reason>", as every message below and describeFirstError make it.
+  const fail = (detail: string): never => {
+    const file = typeof where === 'string' ? where : where(detail.slice(0, detail.indexOf(':')));
+    throw new ConfigError(`${file}: ${detail}`);
+  };
+  if (!baseValidator.Check(raw)) fail(describeFirstError(baseValidator.Errors(raw)));
   const cfg = raw as AgentConfig;
   for (const [name, sink] of Object.entries(cfg.sinks)) {
     const v = sinkValidators.get(sink.type);
-    if (!v) throw new ConfigError(`${where}: /sinks/${name}/type: unknown sink type '${sink.type}' (known: ${[...sinkAdapters.keys()].join(', ')})`);
-    if (!v.Check(sink)) throw new ConfigError(`${where}: ${describeFirstError(v.Errors(sink), `/sinks/${name}`)}`);
+    if (!v) fail(`/sinks/${name}/type: unknown sink type '${sink.type}' (known: ${[...sinkAdapters.keys()].join(', ')})`);
+    else if (!v.Check(sink)) fail(describeFirstError(v.Errors(sink), `/sinks/${name}`));
   }
   for (const [name, source] of Object.entries(cfg.sources ?? {})) {
     const v = sourceValidators.get(source.type);
-    if (!v) throw new ConfigError(`${where}: /sources/${name}/type: unknown source type '${source.type}' (known: ${[...sourceAdapters.keys()].join(', ')})`);
-    if (!v.Check(source)) throw new ConfigError(`${where}: ${describeFirstError(v.Errors(source), `/sources/${name}`)}`);
+    if (!v) fail(`/sources/${name}/type: unknown source type '${source.type}' (known: ${[...sourceAdapters.keys()].join(', ')})`);
+    else if (!v.Check(source)) fail(describeFirstError(v.Errors(source), `/sources/${name}`));
     const [problem] = sourceAdapters.get(source.type)!.check?.(source as never) ?? [];
-    if (problem) throw new ConfigError(`${where}: /sources/${name}${problem}`);
+    if (problem) fail(`/sources/${name}${problem}`);
   }
   cfg.routes.forEach((r, i) => {
-    if (!cfg.sinks[r.sink]) throw new ConfigError(`${where}: /routes/${i}/sink: no sink named '${r.sink}' in /sinks`);
+    if (!cfg.sinks[r.sink]) fail(`/routes/${i}/sink: no sink named '${r.sink}' in /sinks`);
   });
   try {
     new Mapper(cfg.mappings ?? [], { plant: cfg.agent.plant }); // expressions, templates and patterns compile now
   } catch (err) {
-    if (err instanceof MappingError) throw new ConfigError(`${where}: ${err.message}`);
+    if (err instanceof MappingError) fail(err.message);
     throw err;
   }
   return cfg;

@@ -2,7 +2,6 @@
 // the running agent's admin listener (which holds the spool's lock) with its token.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -12,7 +11,7 @@ import { ErpSim } from '../adapters/erp-http/erp-sim.ts';
 import { confirmation, simResponse } from '../adapters/erp-http/test-kit.ts';
 import { Spool } from '../spool/spool.ts';
 import { tempDir, until } from '../test/helpers.ts';
-import { freePort, main, plantsync } from './test-kit.ts';
+import { freePort, plantsync, runAgent } from './test-kit.ts';
 
 test('dlq list, replay and drop: on the spool when the agent is stopped, through the agent when it runs; a reason is required and audited', async (t) => {
   const dir = tempDir(t);
@@ -50,11 +49,8 @@ test('dlq list, replay and drop: on the spool when the agent is stopped, through
   assert.match(replayed.stdout, /^1 dead letters replayed/);
 
   // Agent running: it holds the spool's lock, so the CLI must go through it.
-  const proc = spawn(process.execPath, [main, 'run', '--config', configFile]);
-  t.after(() => proc.kill('SIGKILL'));
-  let out = '';
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  await until(() => out.includes('admin HTTP listening'), 'agent up', 20_000);
+  const { proc, log } = runAgent(t, configFile);
+  await until(() => log().includes('admin HTTP listening'), 'agent up', 20_000);
   await until(() => sim.counters.accepted === 1, 'the replayed event is posted');
   const unauthorized = await fetch(`http://127.0.0.1:${config.admin!.port}/dlq`, { method: 'POST', body: '{"action":"list","filter":{}}' });
   assert.equal(unauthorized.status, 401);

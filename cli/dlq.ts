@@ -6,7 +6,8 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { ConfigError, loadConfig, type AgentConfig } from '../agent/config.ts';
+import { ConfigError, type AgentConfig } from '../agent/config.ts';
+import { loadConfigFiles } from '../agent/config-files.ts';
 import { runDlq, type DlqRequest, type DlqResult } from '../agent/dlq-ops.ts';
 import type { DeadFilter } from '../spool/admin.ts';
 import { Spool } from '../spool/spool.ts';
@@ -90,7 +91,7 @@ function withFilters(c: Command): Command {
 
 async function act(action: 'list' | 'replay' | 'drop', o: FilterOptions & { reason?: string; dryRun?: boolean; yes?: boolean }, extra: DeadFilter = {}): Promise<void> {
   try {
-    const cfg = loadConfig(o.config).config;
+    const cfg = loadConfigFiles(o.config).config;
     const filter = { ...filterOf(o), ...extra };
     if (action === 'list') {
       const r = await run(cfg, { action, filter });
@@ -124,7 +125,7 @@ export function register(program: Command): void {
     .requiredOption('-c, --config <path>', 'config file', '/etc/plantsync/plantsync.json')
     .action(async (sink: string, seq: string, o: { config: string }) => {
       try {
-        const r = await run(loadConfig(o.config).config, { action: 'list', filter: { sink, seq: Number(seq), limit: 1 } });
+        const r = await run(loadConfigFiles(o.config).config, { action: 'list', filter: { sink, seq: Number(seq), limit: 1 } });
         const d = r.deadLetters?.[0];
         if (!d) {
           console.error(`no dead letter ${sink} ${seq}`);

@@ -7,7 +7,8 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
-import { ConfigError, loadConfig } from '../agent/config.ts';
+import { ConfigError } from '../agent/config.ts';
+import { loadConfigFiles } from '../agent/config-files.ts';
 import { pkiFolder } from '../adapters/opcua/source.ts';
 import { PressLineSim } from '../adapters/opcua/sim.ts';
 
@@ -43,7 +44,7 @@ export function listCertificates(root: string): CertInfo[] {
 }
 
 function pkiOf(configPath: string): string {
-  return pkiFolder(loadConfig(configPath).config.agent.stateDir);
+  return pkiFolder(loadConfigFiles(configPath).config.agent.stateDir);
 }
 
 export function register(program: Command): void {

@@ -1,8 +1,12 @@
-// `plantsync run --config PATH`: the agent, until SIGTERM or SIGINT.
+// `plantsync run --config PATH`: the agent, until SIGTERM or SIGINT. SIGHUP (systemd's ExecReload) and changes to
+// the config files reload the config without a restart.
 import type { Command } from 'commander';
 import { Agent } from '../agent/agent.ts';
-import { ConfigError, loadConfig } from '../agent/config.ts';
+import { ConfigError } from '../agent/config.ts';
+import { loadConfigFiles } from '../agent/config-files.ts';
 import { createLogger } from '../agent/log.ts';
+import { ConfigReloader } from '../agent/config-reload.ts';
+import { SystemdNotifier } from './systemd-notify.ts';
 
 export function register(program: Command): void {
   program
@@ -10,11 +14,12 @@ export function register(program: Command): void {
     .description('run the agent')
     .requiredOption('-c, --config <path>', 'config file', '/etc/plantsync/plantsync.json')
     .option('--shutdown-deadline <ms>', 'how long in-flight deliveries may finish on stop', '10000')
-    .action(async (o: { config: string; shutdownDeadline: string }) => {
+    .option('--no-watch', 'reload only on SIGHUP, not when the config files change')
+    .action(async (o: { config: string; shutdownDeadline: string; watch: boolean }) => {
       const log = createLogger();
       let loaded;
       try {
-        loaded = loadConfig(o.config);
+        loaded = loadConfigFiles(o.config);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         log.fatal(err.message);
@@ -22,20 +27,35 @@ export function register(program: Command): void {
         return;
       }
       const agent = new Agent({ config: loaded.config, configVersion: loaded.version, log });
+      agent.configState.files = loaded.files;
       // Handlers go in before start: a SIGTERM during start-up still stops the agent gracefully.
-      const stopped = stopOnSignal(agent, Number(o.shutdownDeadline));
+      const systemd = new SystemdNotifier(log);
+      const reloader = new ConfigReloader(agent, o.config, log);
+      const onHup = () => {
+        void systemd
+          .reloading()
+          .then(() => reloader.reload('SIGHUP'))
+          .then(() => systemd.ready(`running config ${agent.configVersion}`));
+      };
+      process.on('SIGHUP', onHup);
+      const stopped = stopOnSignal(agent, Number(o.shutdownDeadline), () => void systemd.stopping());
       await agent.start();
+      if (o.watch) reloader.watch();
+      await systemd.ready(`running config ${agent.configVersion}`);
       await stopped;
+      reloader.close();
+      process.off('SIGHUP', onHup);
     });
 }
 
 /** Resolves after a graceful stop on SIGTERM/SIGINT; a second signal exits at once. */
-export function stopOnSignal(agent: Agent, deadlineMs: number): Promise<void> {
+export function stopOnSignal(agent: Agent, deadlineMs: number, onStopping?: () => void): Promise<void> {
   return new Promise((resolve) => {
     // The agent may have nothing scheduled while idle; this keeps the process up until it is told to stop.
     const keepAlive = setInterval(() => {}, 3600_000);
     const stop = () => {
       clearInterval(keepAlive);
+      onStopping?.();
       process.once('SIGINT', () => process.exit(130));
       process.once('SIGTERM', () => process.exit(143));
       agent.stop(deadlineMs).then(resolve, (err: unknown) => {

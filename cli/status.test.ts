@@ -2,11 +2,10 @@
 // cannot connect, metrics, and the spool's view once the agent has stopped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, until } from '../test/helpers.ts';
-import { freePort, main, plantsync } from './test-kit.ts';
+import { freePort, plantsync, runAgent } from './test-kit.ts';
 
 test('status asks the running agent: ready or not (with the reason), metrics and health; once it stops, status reads the spool and exits 3', async (t) => {
   const dir = tempDir(t);
@@ -23,11 +22,8 @@ test('status asks the running agent: ready or not (with the reason), metrics and
       routes: [{ sink: 'erp', types: '*' }],
     }),
   );
-  const agent = spawn(process.execPath, [main, 'run', '--config', config], { env: { ...process.env, PLANTSYNC_LOG_FORMAT: 'json' } });
-  t.after(() => agent.kill('SIGKILL'));
-  let out = '';
-  agent.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  await until(() => out.includes('admin HTTP listening'), 'admin listener up', 20_000);
+  const { proc: agent, log } = runAgent(t, config);
+  await until(() => log().includes('admin HTTP listening'), 'admin listener up', 20_000);
   const base = `http://127.0.0.1:${port}`;
 
   assert.equal((await fetch(`${base}/healthz`)).status, 200);
@@ -61,11 +57,8 @@ test('status of a healthy agent says READY and exits 0', async (t) => {
   const port = await freePort();
   const config = join(dir, 'plantsync.json');
   writeFileSync(config, JSON.stringify({ agent: { id: 'gw-ok', plant: '1000', stateDir: dir }, admin: { port }, sinks: { erp: { type: 'memory' } }, routes: [{ sink: 'erp', types: '*' }] }));
-  const agent = spawn(process.execPath, [main, 'run', '--config', config], { env: { ...process.env, PLANTSYNC_LOG_FORMAT: 'json' } });
-  t.after(() => agent.kill('SIGKILL'));
-  let out = '';
-  agent.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  await until(() => out.includes('admin HTTP listening'), 'admin listener up', 20_000);
+  const { proc: agent, log } = runAgent(t, config);
+  await until(() => log().includes('admin HTTP listening'), 'admin listener up', 20_000);
   const r = await plantsync('status', '--config', config);
   assert.equal(r.code, 0, r.stdout);
   assert.match(r.stdout, /^plantsync gw-ok {2}config \w+ {2}up \d+s {2}READY$/m);

@@ -1,10 +1,12 @@
 // `plantsync status`: what the agent is doing, for the technician at 3 a.m. and for scripts. It asks the running
 // agent (its admin listener's /status); when no agent answers, it reads the spool file itself and says so.
-// Exit codes: 0 healthy; 1 running but degraded (a source down, dead letters waiting); 2 bad config; 3 not running.
+// Exit codes: 0 healthy; 1 running but degraded (a source down, dead letters waiting, a refused config reload);
+// 2 bad config; 3 not running.
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import type { AgentStatus } from '../agent/admin-http.ts';
-import { ConfigError, loadConfig, type AgentConfig } from '../agent/config.ts';
+import { ConfigError, type AgentConfig } from '../agent/config.ts';
+import { loadConfigFiles } from '../agent/config-files.ts';
 import { Spool } from '../spool/spool.ts';
 import { adminBase } from './admin-client.ts';
 
@@ -34,6 +36,7 @@ function fromSpool(cfg: AgentConfig): Record<string, unknown> {
 
 function print(st: AgentStatus): void {
   console.log(`plantsync ${st.agentId}  config ${st.configVersion}  up ${st.uptimeSec}s  ${st.ready ? 'READY' : `NOT READY: ${st.notReady.join('; ')}`}`);
+  if (st.config.refused) console.log(`CONFIG REFUSED ${ago(st.config.refused.at)}: ${st.config.refused.message}`);
   console.log('sources');
   for (const [n, s] of Object.entries(st.sources)) {
     console.log(`  ${n.padEnd(12)} ${(s.connected ? 'connected' : 'DISCONNECTED').padEnd(13)} last message ${ago(s.lastMessageAt).padEnd(8)} reconnects ${s.reconnects}  received ${s.received}  rejected ${s.rejected}`);
@@ -56,7 +59,7 @@ export function register(program: Command): void {
     .action(async (o: { config: string; json?: boolean; watch?: string | boolean }) => {
       let cfg: AgentConfig;
       try {
-        cfg = loadConfig(o.config).config;
+        cfg = loadConfigFiles(o.config).config;
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         console.error(err.message);
@@ -70,7 +73,7 @@ export function register(program: Command): void {
           if (o.json) console.log(JSON.stringify(st, null, 2));
           else print(st);
           const deadLetters = Object.values(st.sinks).reduce((n, s) => n + s.deadLetters, 0);
-          process.exitCode = st.ready && deadLetters === 0 ? 0 : 1;
+          process.exitCode = st.ready && deadLetters === 0 && !st.config.refused ? 0 : 1;
         } else {
           let view: Record<string, unknown>;
           try {

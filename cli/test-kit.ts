@@ -1,5 +1,6 @@
 // Shared pieces of the CLI tests: run the CLI as a child process, find a free loopback port.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { TestContext } from 'node:test';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,4 +23,13 @@ export async function freePort(): Promise<number> {
   const { port } = s.address() as AddressInfo;
   await new Promise((r) => s.close(r));
   return port;
+}
+
+/** `plantsync run` as a child process (killed when the test ends), its stdout kept for waiting on log lines. */
+export function runAgent(t: TestContext, config: string, ...args: string[]): { proc: ChildProcess; log: () => string } {
+  const proc = spawn(process.execPath, [main, 'run', '--config', config, ...args], { env: { ...process.env, PLANTSYNC_LOG_FORMAT: 'json' } });
+  t.after(() => proc.kill('SIGKILL'));
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  return { proc, log: () => out };
 }

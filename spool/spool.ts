@@ -192,6 +192,18 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     if (outcome.kind !== 'retry') this.wake(this.sinkState(claim.sink));
   }
 
+  /**
+   * Takes back the batches a stopped dispatcher still held (abandoned at its shutdown deadline), as a restart
+   * would: they go out again unchanged, under the same batch key, to the next dispatcher of this sink.
+   */
+  releaseHandedOut(sink: string): number {
+    const s = this.sinkState(sink);
+    let n = 0;
+    for (const c of s.claims.values()) if (c.handedOut) (c.handedOut = false, n++);
+    if (n) this.wake(s);
+    return n;
+  }
+
   /** Makes every batch waiting to retry due now (the sink recovered); returns how many. */
   expediteRetries(sink: string): number {
     return this.delivery.expedite(this.sinkState(sink));

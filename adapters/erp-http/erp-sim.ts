@@ -53,6 +53,8 @@ export interface SimCounters {
 
 interface Item {
   occurredAt?: number | undefined;
+  /** The config version that made the event (batch mode only). */
+  mappingVersion?: string | undefined;
   idempotencyKey: string;
   orderingKey: string;
   sequence: number | undefined;
@@ -69,7 +71,7 @@ interface ItemResult {
 export class ErpSim {
   readonly counters: SimCounters = { requests: 0, batches: 0, received: 0, accepted: 0, duplicates: 0, outOfOrder: 0, rejected: 0, faults: 0, unauthorized: 0, tokensIssued: 0, csrfRefused: 0 };
   /** Accepted events in arrival order. */
-  readonly booked: { idempotencyKey: string; orderingKey: string; sequence: number | undefined; documentNumber: string; at: number; occurredAt: number | undefined }[] = [];
+  readonly booked: { idempotencyKey: string; orderingKey: string; sequence: number | undefined; documentNumber: string; at: number; occurredAt: number | undefined; mappingVersion?: string | undefined }[] = [];
   /** Arrival time of every request, for pacing assertions. */
   readonly requestTimes: number[] = [];
   private readonly docs = new Map<string, string>();
@@ -237,7 +239,7 @@ export class ErpSim {
     const documentNumber = String(this.nextDoc++);
     this.docs.set(item.idempotencyKey, documentNumber);
     this.counters.accepted++;
-    this.booked.push({ idempotencyKey: item.idempotencyKey, orderingKey: item.orderingKey, sequence: item.sequence, documentNumber, at: Date.now(), occurredAt: item.occurredAt });
+    this.booked.push({ idempotencyKey: item.idempotencyKey, orderingKey: item.orderingKey, sequence: item.sequence, documentNumber, at: Date.now(), occurredAt: item.occurredAt, mappingVersion: item.mappingVersion });
     return { idempotencyKey: item.idempotencyKey, status: 201, documentNumber };
   }
 
@@ -295,6 +297,7 @@ function itemOf(e: unknown): Item {
     sequence: typeof o.sequence === 'number' ? o.sequence : undefined,
     type: String(o.type ?? ''),
     occurredAt: typeof o.occurredAt === 'string' ? Date.parse(o.occurredAt) : undefined,
+    mappingVersion: typeof o.mappingVersion === 'string' ? o.mappingVersion : undefined,
   };
 }
 
