@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs (or upgrades) plantsync: the single binary, the systemd unit, the plantsync user, and an example config
+# when there is none. An existing config, conf.d/ and the spool are never touched. Run as root on the gateway:
+#   sudo systemd/install.sh [--binary dist/plantsync] [--config FILE] [--start]
+# DESTDIR=/some/root installs into a staging tree (packaging, tests): no user, no systemctl.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+binary="$here/../dist/plantsync"
+example="$here/../docs/examples/plantsync.json"
+start=no
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --binary) binary="$2"; shift 2 ;;
+    --config) example="$2"; shift 2 ;;
+    --start) start=yes; shift ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+root="${DESTDIR:-}"
+[ -x "$binary" ] || { echo "install.sh: no executable at $binary (build it with: npm run package)" >&2; exit 2; }
+if [ -z "$root" ] && [ "$(id -u)" -ne 0 ]; then echo "install.sh: run as root (or set DESTDIR)" >&2; exit 2; fi
+
+install -d "$root/usr/local/bin" "$root/etc/systemd/system" "$root/etc/plantsync/conf.d"
+# Replace the binary by rename, so a running agent keeps its old file until it restarts.
+install -m 0755 "$binary" "$root/usr/local/bin/.plantsync.new"
+mv -f "$root/usr/local/bin/.plantsync.new" "$root/usr/local/bin/plantsync"
+install -m 0644 "$here/plantsync.service" "$root/etc/systemd/system/plantsync.service"
+if [ -e "$root/etc/plantsync/plantsync.json" ]; then
+  echo "kept the existing /etc/plantsync/plantsync.json"
+else
+  install -m 0640 "$example" "$root/etc/plantsync/plantsync.json"
+  echo "installed an example /etc/plantsync/plantsync.json: edit it for this gateway (README: Configure)"
+fi
+
+if [ -n "$root" ]; then
+  echo "installed into $root (no user, no systemctl)"
+  exit 0
+fi
+if ! id plantsync >/dev/null 2>&1; then
+  useradd --system --user-group --home-dir /var/lib/plantsync --no-create-home --shell /usr/sbin/nologin plantsync
+  echo "created user plantsync"
+fi
+chown -R root:plantsync /etc/plantsync
+chmod 0750 /etc/plantsync /etc/plantsync/conf.d
+/usr/local/bin/plantsync version
+if /usr/local/bin/plantsync config validate /etc/plantsync/plantsync.json; then valid=yes; else valid=no; fi
+if [ -d /run/systemd/system ]; then
+  systemctl daemon-reload
+  systemctl enable plantsync.service
+  if systemctl is-active --quiet plantsync.service; then
+    systemctl restart plantsync.service && echo "upgraded: plantsync restarted on the new binary"
+  elif [ "$start" = yes ] && [ "$valid" = yes ]; then
+    systemctl start plantsync.service && echo "plantsync started"
+  else
+    echo "enabled; start it with: systemctl start plantsync"
+  fi
+else
+  echo "systemd is not running here: the unit is installed but not enabled"
+fi
