@@ -13,4 +13,8 @@ const program = new Command('plantsync')
   .description('Edge agent: OPC UA and MQTT shop-floor events into ERP, durable, ordered and exactly once in effect')
   .showHelpAfterError();
 for (const verb of [run, status, dlq, demo, config, opcua, erpSim, version]) verb(program);
-await program.parseAsync(process.argv);
+// No top-level await: the single binary's bundle is CommonJS (Node 24's executables take no ES module entry).
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
