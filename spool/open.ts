@@ -9,6 +9,16 @@ import { SpoolLockedError, type SpoolNotice } from './types.ts';
 
 export type Db = Database.Database;
 
+let sqliteAddon: object | undefined;
+
+/**
+ * The single binary cannot `require` better-sqlite3's .node file from node_modules: it unpacks the addon from its
+ * assets, loads it with process.dlopen and hands it over here before the first spool opens.
+ */
+export function useSqliteAddon(addon: object): void {
+  sqliteAddon = addon;
+}
+
 const CORRUPT_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CORRUPT_INDEX', 'SQLITE_CANTOPEN_ISDIR']);
 
 function isCorruption(err: unknown): boolean {
@@ -41,7 +51,8 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Db {
 }
 
 function tryOpen(path: string, opts: OpenOptions): Db {
-  const db = new Database(path, { timeout: 0 });
+  // better-sqlite3 takes a loaded addon object as nativeBinding; its type declarations know only a path.
+  const db = new Database(path, { timeout: 0, ...(sqliteAddon && { nativeBinding: sqliteAddon as unknown as string }) });
   try {
     // EXCLUSIVE before WAL: the WAL index then lives in process memory (no -shm) and the file lock is held until
     // close, so a second agent on the same file fails at once instead of interleaving writes.

@@ -1,12 +1,14 @@
 // `npm run bench`: every benchmark, one summary line per figure, results as JSON in bench-results/.
 // BENCH_BACKLOG sets the backlog for the spool's "cost does not grow" figures (default 10,000,000);
-// BENCH_ERP_BACKLOG the backlog drained into erp-sim (default 1,000,000). BENCH_ONLY=spool|erp|mapping|mqtt|opcua runs one group.
+// BENCH_ERP_BACKLOG the backlog drained into erp-sim (default 1,000,000). BENCH_ONLY=spool|erp|mapping|mqtt|opcua|binary runs one
+// group.
 import { printFigure, writeResults, type Figure } from './report.ts';
 import { spoolBenchmarks } from './spool.bench.ts';
 import { erpBenchmarks } from './erp.bench.ts';
 import { mappingBenchmarks } from './mapping.bench.ts';
 import { mqttBenchmarks } from './mqtt.bench.ts';
 import { opcuaBenchmarks } from './opcua.bench.ts';
+import { binaryBenchmarks } from './binary.bench.ts';
 
 const only = process.env.BENCH_ONLY;
 const groups: [string, () => Promise<Figure[]>][] = [
@@ -15,6 +17,7 @@ const groups: [string, () => Promise<Figure[]>][] = [
   ['mapping', async () => mappingBenchmarks()],
   ['mqtt', () => mqttBenchmarks()],
   ['opcua', () => opcuaBenchmarks()],
+  ['binary', () => binaryBenchmarks()],
 ];
 const figures: Figure[] = [];
 for (const [name, run] of groups) {

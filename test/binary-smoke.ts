@@ -1,0 +1,46 @@
+// Smoke test of the single binary (dist/plantsync, from `npm run package`), run by .ci/run after packaging; not
+// part of `npm test`, which must not need a 120 MB build. It runs the binary as an operator would, with no
+// node_modules in reach: version, config validate (good and bad), and a short demo that delivers events.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { tempDir } from './helpers.ts';
+
+const exe = join(import.meta.dirname, '..', 'dist', 'plantsync');
+const exec = promisify(execFile);
+
+async function binary(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    // From an empty folder, so nothing is found in a node_modules by accident.
+    return { code: 0, ...(await exec(exe, args, { cwd, env: { PATH: process.env.PATH, HOME: cwd, PLANTSYNC_CACHE_DIR: join(cwd, 'cache') }, timeout: 120_000 })) };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test('dist/plantsync: version, config validate, and a short demo that delivers every event once', async (t) => {
+  assert.ok(existsSync(exe), 'build it first: npm run package');
+  const dir = tempDir(t);
+  const v = await binary(dir, 'version', '--json');
+  assert.equal(v.code, 0, v.stderr);
+  assert.match((JSON.parse(v.stdout) as { node: string }).node, /^v24\./);
+  assert.deepEqual(readdirSync(join(dir, 'cache')).length, 1, 'assets unpacked into one folder per build');
+
+  const good = join(dir, 'good.json');
+  writeFileSync(good, JSON.stringify({ agent: { id: 'gw', plant: '1000', stateDir: join(dir, 'state') }, sinks: { erp: { type: 'memory' } }, routes: [{ sink: 'erp', types: '*' }] }));
+  assert.equal((await binary(dir, 'config', 'validate', good)).code, 0);
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ agent: { id: 'gw', plant: '1000', stateDir: dir }, sinks: {}, routes: [{ sink: 'erp', types: '*' }] }));
+  const no = await binary(dir, 'config', 'validate', bad);
+  assert.equal(no.code, 2);
+  assert.match(no.stderr, /bad\.json: \/routes\/0\/sink: no sink named 'erp'/);
+
+  const demo = await binary(dir, 'demo', '--duration', '3');
+  assert.equal(demo.code, 0, demo.stdout + demo.stderr);
+  const m = /^OK: (\d+) events spooled, \1 posted to ERP exactly once/m.exec(demo.stdout);
+  assert.ok(m && Number(m[1]) > 20, demo.stdout);
+});
