@@ -27,7 +27,10 @@ test('dist/plantsync: version, config validate, and a short demo that delivers e
   const dir = tempDir(t);
   const v = await binary(dir, 'version', '--json');
   assert.equal(v.code, 0, v.stderr);
-  assert.match((JSON.parse(v.stdout) as { node: string }).node, /^v24\./);
+  const version = JSON.parse(v.stdout) as { node: string; singleBinary: boolean; execArgv: string[] };
+  assert.match(version.node, /^v24\./);
+  assert.equal(version.singleBinary, true);
+  assert.deepEqual(version.execArgv, ['--max-semi-space-size=16'], 'pkg.config.json execArgv applies');
   assert.deepEqual(readdirSync(join(dir, 'cache')).length, 1, 'assets unpacked into one folder per build');
 
   const good = join(dir, 'good.json');
