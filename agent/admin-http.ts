@@ -1,14 +1,15 @@
 // The admin HTTP listener, on 127.0.0.1 by default: /metrics (Prometheus text), /healthz (the process answers),
 // /readyz (the spool is open and every source is connected; 503 with the reasons otherwise), /status (the agent's
-// view as JSON, what `plantsync status` prints). These are read-only and open. POST /dlq (dead letters: list,
-// replay, drop) needs the bearer token in <stateDir>/admin.token (mode 0600): only who may read the agent's state
-// directory may change what it owes the ERP.
+// view as JSON, what `plantsync status` prints). These are read-only and open. POST /dlq (dead letters), /rejected
+// (rejected records) and /replay (re-send delivered events) need the bearer token in <stateDir>/admin.token
+// (mode 0600): only who may read the agent's state directory may change what it owes the ERP.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DlqRequestError, type DlqRequest, type DlqResult } from './dlq-ops.ts';
+import { AdminRequestError, type RejectedRequest, type RejectedResult, type ReplayRequest } from './rejected-ops.ts';
 import type { Metrics } from './metrics.ts';
 import type { DispatcherStats } from './dispatcher.ts';
 import type { SourceStatus } from './source.ts';
@@ -26,6 +27,8 @@ export interface AdminView {
   sinkStatus(name: string): SinkStats & DispatcherStats;
   rejectedRecords(): number;
   dlq(r: DlqRequest): DlqResult;
+  rejected(r: RejectedRequest): Promise<RejectedResult>;
+  replay(r: ReplayRequest): { count: number };
   readonly adminToken: string;
 }
 
@@ -100,7 +103,8 @@ export async function startAdminHttp(agent: AdminView, host: string, port: numbe
       res.end(body);
     };
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/dlq' && req.method === 'POST') return void handleDlq(agent, req, send);
+    const op = req.method === 'POST' && path ? operations[path] : undefined;
+    if (op) return void handleOperation(agent, op, req, send);
     if (req.method !== 'GET') return send(405, JSON.stringify({ error: 'read-only: GET only' }));
     if (path === '/healthz') return send(200, JSON.stringify({ ok: true }));
     if (path === '/metrics') {
@@ -131,7 +135,14 @@ export function adminUrl(server: Server): string {
 
 type Send = (status: number, body: string) => void;
 
-async function handleDlq(agent: AdminView, req: import('node:http').IncomingMessage, send: Send): Promise<void> {
+/** The changing requests, each the same request shape the CLI runs on the spool file when the agent is stopped. */
+const operations: Record<string, (agent: AdminView, body: never) => unknown> = {
+  '/dlq': (agent, r: DlqRequest) => agent.dlq(r),
+  '/rejected': (agent, r: RejectedRequest) => agent.rejected(r),
+  '/replay': (agent, r: ReplayRequest) => agent.replay(r),
+};
+
+async function handleOperation(agent: AdminView, op: (agent: AdminView, body: never) => unknown, req: import('node:http').IncomingMessage, send: Send): Promise<void> {
   const given = Buffer.from(String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
   const want = Buffer.from(agent.adminToken);
   if (given.length !== want.length || !timingSafeEqual(given, want)) return send(401, JSON.stringify({ error: 'the bearer token of <stateDir>/admin.token is needed' }));
@@ -142,16 +153,17 @@ async function handleDlq(agent: AdminView, req: import('node:http').IncomingMess
     if (size > 65_536) return send(413, JSON.stringify({ error: 'request larger than 64 KiB' }));
     chunks.push(c);
   }
-  let r: DlqRequest;
+  let body: unknown;
   try {
-    r = JSON.parse(Buffer.concat(chunks).toString('utf8')) as DlqRequest;
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch (err) {
     return send(400, JSON.stringify({ error: `not JSON: ${(err as Error).message}` }));
   }
   try {
-    send(200, JSON.stringify(agent.dlq(r)));
+    send(200, JSON.stringify(await op(agent, body as never)));
   } catch (err) {
-    send(err instanceof DlqRequestError ? 400 : 500, JSON.stringify({ error: (err as Error).message }));
+    const bad = err instanceof DlqRequestError || err instanceof AdminRequestError;
+    send(bad ? 400 : 500, JSON.stringify({ error: (err as Error).message }));
   }
 }
 

@@ -3,14 +3,15 @@
 // so a source acknowledges upstream only what is durable.
 import { join } from 'node:path';
 import { Spool } from '../spool/spool.ts';
-import type { RejectedFilter, RejectedInput } from '../spool/admin.ts';
-import type { AppendOptions, Route, SpoolNotice, SinkStats, SpoolRecord } from '../spool/types.ts';
+import type { RejectedInput } from '../spool/admin.ts';
+import type { AppendOptions, SpoolNotice, SinkStats } from '../spool/types.ts';
 import { defaultBackoff } from './backoff.ts';
-import { ConfigError, type AgentConfig, type SinkConfig } from './config.ts';
+import { ConfigError, spoolRoutes, type AgentConfig, type SinkConfig } from './config.ts';
 import { planReload, type ReloadReport } from './reload-plan.ts';
 import type { Server } from 'node:http';
 import { adminToken, adminUrl, startAdminHttp } from './admin-http.ts';
 import { runDlq, type DlqRequest, type DlqResult } from './dlq-ops.ts';
+import { runRejected, runReplay, toRecord, type RejectedRequest, type RejectedResult, type RemapContext, type ReplayRequest } from './rejected-ops.ts';
 import { Dispatcher, type DispatcherStats } from './dispatcher.ts';
 import { buildEvent, type CanonicalEvent, type EventDraft } from './events.ts';
 import type { Logger } from './log.ts';
@@ -102,7 +103,7 @@ export class Agent {
     const spoolLog = this.opts.log.child({ component: 'spool' });
     this.spool = Spool.open({
       path: join(cfg.agent.stateDir, 'spool.db'),
-      routes: routesOf(cfg),
+      routes: spoolRoutes(cfg),
       capBytes: cfg.spool?.capBytes ?? 2 * 1024 ** 3,
       warnRatio: cfg.spool?.warnRatio ?? 0.8,
       retentionMs: (cfg.spool?.retentionHours ?? 168) * 3600_000,
@@ -215,7 +216,7 @@ export class Agent {
     this.opts.config = next.config;
     this.opts.configVersion = next.version;
     this.mapper = new Mapper(next.config.mappings ?? [], { plant: next.config.agent.plant });
-    this.spool.setRoutes(routesOf(next.config));
+    this.spool.setRoutes(spoolRoutes(next.config));
     for (const name of [...plan.sources.changed, ...plan.sources.removed]) await this.stopSource(name);
     for (const name of [...plan.sinks.changed, ...plan.sinks.removed]) {
       await this.stopSink(name, deadlineMs);
@@ -287,38 +288,18 @@ export class Agent {
     return { ...res, rejected: res.rejected + rejected.length };
   }
 
-  /**
-   * Replays rejected records through the current mapping (after a mapping fix): each record's payload is decoded
-   * again by the source that took it in, mapped and validated; what now becomes events is committed and the record
-   * removed with an audit row; what still fails stays, and its reason is returned. Truncated copies are not replayed.
-   */
-  async replayRejected(filter: RejectedFilter, actor: string, reason: string): Promise<{ replayed: number; stillRejected: { id: number; reason: string }[] }> {
-    const still: { id: number; reason: string }[] = [];
-    const done: number[] = [];
-    for (const rec of this.spool.admin.listRejected(filter)) {
-      const source = this.sources.get(rec.source);
-      const fail = (why: string) => still.push({ id: rec.id, reason: why });
-      if (rec.truncated) fail('only a truncated copy of the payload was kept');
-      else if (!source?.redecode) fail(`source '${rec.source}' is not configured (or cannot decode a stored payload)`);
-      else {
-        const decoded = source.redecode(rec.payload, rec.address);
-        if (!decoded.ok) fail(decoded.reason);
-        else {
-          const adapter = this.opts.config.sources?.[rec.source]?.type ?? 'unknown';
-          const mapped = this.mapper.map({ source: { adapter, id: rec.source }, address: rec.address, payload: decoded.value, receivedAt: new Date(rec.at) });
-          const built = mapped.ok ? mapped.drafts.map((d) => buildEvent(d, this.opts.configVersion, new Date(rec.at))) : [];
-          const bad = built.find((b) => !b.ok);
-          if (!mapped.ok) fail(mapped.reason);
-          else if (bad && !bad.ok) fail(bad.reason);
-          else {
-            await this.spool.append(built.flatMap((b) => (b.ok ? [toRecord(b.event)] : [])));
-            done.push(rec.id);
-          }
-        }
-      }
-    }
-    if (done.length) this.spool.admin.removeRejected(done, actor, reason, 'rejected.replay');
-    return { replayed: done.length, stillRejected: still };
+  /** Rejected records: list, replay through the current mapping, drop (agent/rejected-ops.ts). */
+  rejected(r: RejectedRequest): Promise<RejectedResult> {
+    return runRejected(this.spool, this.remapContext(), r);
+  }
+
+  /** Re-sends events a sink already delivered (after an ERP restore): safe under their idempotency keys. */
+  replay(r: ReplayRequest): { count: number } {
+    return runReplay(this.spool, r);
+  }
+
+  remapContext(): RemapContext {
+    return { source: (n) => this.sources.get(n), sourceType: (n) => this.opts.config.sources?.[n]?.type, mapper: this.mapper, configVersion: this.opts.configVersion };
   }
 
   /** Records input that could not become an event (malformed, unmappable, oversized), durably and visibly. */
@@ -388,14 +369,6 @@ export class Agent {
     this.spool?.close();
     this.log.info('agent stopped');
   }
-}
-
-function routesOf(cfg: AgentConfig): Route[] {
-  return cfg.routes.map((r): Route => ({ sink: r.sink, types: r.types, onReject: r.onReject ?? 'park' }));
-}
-
-function toRecord(e: CanonicalEvent): SpoolRecord {
-  return { idempotencyKey: e.idempotencyKey, orderingKey: e.orderingKey, type: e.type, priority: e.priority, occurredAt: Date.parse(e.occurredAt), body: JSON.stringify(e) };
 }
 
 function rejectedOf(m: SourceMessage, reason: string): RejectedInput {

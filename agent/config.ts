@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { eventTypes } from './events.ts';
+import type { Route } from '../spool/types.ts';
 import { sinkAdapters, sourceAdapters } from './registry.ts';
 import { describeFirstError } from './schema-errors.ts';
 import { MappingRule } from './mapping/schema.ts';
@@ -29,7 +30,7 @@ export const Delivery = Type.Object(
   { additionalProperties: false },
 );
 
-const Route = Type.Object(
+const RouteSchema = Type.Object(
   {
     sink: Type.String({ minLength: 1 }),
     types: Type.Union([Type.Literal('*'), Type.Array(Type.Enum(eventTypes), { minItems: 1 })]),
@@ -71,7 +72,7 @@ const Base = Type.Object(
       ),
     ),
     sinks: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Object({ type: Type.String() })),
-    routes: Type.Array(Route, { minItems: 1 }),
+    routes: Type.Array(RouteSchema, { minItems: 1 }),
     sources: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Object({ type: Type.String() }))),
     mappings: Type.Optional(Type.Array(MappingRule, { description: 'Rules that turn source messages into canonical events (docs/mapping.md)' })),
   },
@@ -79,6 +80,11 @@ const Base = Type.Object(
 );
 
 export type AgentConfig = Static<typeof Base> & { sinks: Record<string, SinkConfig> };
+
+/** The config's routes as the spool takes them. */
+export function spoolRoutes(cfg: AgentConfig): Route[] {
+  return cfg.routes.map((r): Route => ({ sink: r.sink, types: r.types, onReject: r.onReject ?? 'park' }));
+}
 export type SinkConfig = { type: string; delivery?: Static<typeof Delivery> } & Record<string, unknown>;
 
 /** The schema of one sink entry for a given adapter: its own settings plus the shared `delivery` block. */

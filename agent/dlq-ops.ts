@@ -32,11 +32,11 @@ export class DlqRequestError extends Error {
 
 export function runDlq(store: DeadLetterStore, r: DlqRequest): DlqResult {
   if (r.action === 'list') return { deadLetters: store.listDead(r.filter) };
-  if (!r.reason?.trim()) throw new DlqRequestError(`dlq ${r.action} needs a reason (--reason): it goes into the audit log`);
   if (r.dryRun) {
     const matching = store.listDead({ ...r.filter, limit: r.filter.limit ?? 1_000_000 });
     return { deadLetters: matching, count: matching.length };
   }
+  if (!r.reason?.trim()) throw new DlqRequestError(`dlq ${r.action} needs a reason (--reason): it goes into the audit log`);
   const actor = r.actor ?? 'unknown';
   return { count: r.action === 'replay' ? store.replayDead(r.filter, actor, r.reason) : store.dropDead(r.filter, actor, r.reason) };
 }

@@ -4,14 +4,13 @@
 // for good. Both need --reason (audit log), show what they touch with --dry-run, and ask unless --yes is given.
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { ConfigError, type AgentConfig } from '../agent/config.ts';
+import type { AgentConfig } from '../agent/config.ts';
 import { loadConfigFiles } from '../agent/config-files.ts';
 import { runDlq, type DlqRequest, type DlqResult } from '../agent/dlq-ops.ts';
 import type { DeadFilter } from '../spool/admin.ts';
 import { Spool } from '../spool/spool.ts';
-import { adminBase, adminToken } from './admin-client.ts';
+import { changeOptions, confirm, failure, timeOption, viaAgentOrSpool } from './admin-client.ts';
 
 interface FilterOptions {
   config: string;
@@ -25,40 +24,21 @@ interface FilterOptions {
   json?: boolean;
 }
 
-const time = (v: string | undefined, what: string) => {
-  if (v === undefined) return undefined;
-  const t = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (Number.isNaN(t)) throw new ConfigError(`--${what}: '${v}' is not a time (RFC 3339 or epoch ms)`);
-  return t;
-};
-
 function filterOf(o: FilterOptions): DeadFilter {
-  return { sink: o.sink, type: o.type, orderingKey: o.key, since: time(o.since, 'since'), until: time(o.until, 'until'), errorContains: o.error, limit: o.limit ? Number(o.limit) : undefined };
+  return { sink: o.sink, type: o.type, orderingKey: o.key, since: timeOption(o.since, 'since'), until: timeOption(o.until, 'until'), errorContains: o.error, limit: o.limit ? Number(o.limit) : undefined };
 }
 
 /** Runs the request in the running agent, or on the spool file when no agent answers. */
-async function run(cfg: AgentConfig, r: DlqRequest): Promise<DlqResult> {
-  const base = adminBase(cfg);
-  if (base) {
-    let res: Response | undefined;
+function run(cfg: AgentConfig, r: DlqRequest): Promise<DlqResult> {
+  return viaAgentOrSpool(cfg, '/dlq', r, () => {
+    const spool = Spool.open({ path: join(cfg.agent.stateDir, 'spool.db'), routes: [] });
     try {
-      res = await fetch(`${base}/dlq`, { method: 'POST', headers: { authorization: `Bearer ${adminToken(cfg)}`, 'content-type': 'application/json' }, body: JSON.stringify(r), signal: AbortSignal.timeout(30_000) });
-    } catch {
-      res = undefined; // no token yet, or nobody listening: the agent is not running
+      spool.sinkNames();
+      return runDlq(spool.admin, r);
+    } finally {
+      spool.close();
     }
-    if (res) {
-      const body = (await res.json()) as DlqResult & { error?: string };
-      if (!res.ok) throw new Error(`agent: ${body.error ?? res.status}`);
-      return body;
-    }
-  }
-  const spool = Spool.open({ path: join(cfg.agent.stateDir, 'spool.db'), routes: [] });
-  try {
-    spool.sinkNames();
-    return runDlq(spool.admin, r);
-  } finally {
-    spool.close();
-  }
+  });
 }
 
 function printList(list: DlqResult['deadLetters'] = []): void {
@@ -66,14 +46,6 @@ function printList(list: DlqResult['deadLetters'] = []): void {
   for (const d of list) {
     console.log(`${d.sink.padEnd(10)} seq ${String(d.seq).padEnd(8)} ${d.type.padEnd(24)} key ${d.orderingKey.padEnd(20)} ${new Date(d.at).toISOString()}  ${d.status ?? '-'}  ${d.reason.slice(0, 100)}`);
   }
-}
-
-async function confirm(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) return false;
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  const answer = await rl.question(`${question} [y/N] `);
-  rl.close();
-  return /^y(es)?$/i.test(answer.trim());
 }
 
 function withFilters(c: Command): Command {
@@ -111,8 +83,7 @@ async function act(action: 'list' | 'replay' | 'drop', o: FilterOptions & { reas
     const r = await run(cfg, req);
     console.log(o.json ? JSON.stringify(r) : `${r.count} dead letters ${action === 'replay' ? 'replayed (back in line, same idempotency keys)' : 'dropped'}; audit: "${o.reason}"`);
   } catch (err) {
-    console.error((err as Error).message);
-    process.exitCode = err instanceof ConfigError || (err as Error).name === 'DlqRequestError' || /needs a reason/.test((err as Error).message) ? 2 : 1;
+    failure(err);
   }
 }
 
@@ -134,15 +105,11 @@ export function register(program: Command): void {
         }
         console.log(JSON.stringify({ ...d, body: JSON.parse(d.body) as unknown }, null, 2));
       } catch (err) {
-        console.error((err as Error).message);
-        process.exitCode = err instanceof ConfigError ? 2 : 1;
+        failure(err);
       }
     });
   for (const action of ['replay', 'drop'] as const) {
-    withFilters(dlq.command(action).description(action === 'replay' ? 'put dead letters back in line (same idempotency keys)' : 'delete dead letters for good; their keys go on'))
-      .option('--reason <text>', 'why (required; written to the audit log)')
-      .option('--dry-run', 'show what would be touched; change nothing')
-      .option('-y, --yes', 'do not ask')
+    changeOptions(withFilters(dlq.command(action).description(action === 'replay' ? 'put dead letters back in line (same idempotency keys)' : 'delete dead letters for good; their keys go on')))
       .action((o: FilterOptions & { reason?: string; dryRun?: boolean; yes?: boolean }) => act(action, o));
   }
 }

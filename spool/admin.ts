@@ -194,10 +194,11 @@ export class Admin {
 
   /**
    * Re-sends events a sink already delivered (e.g. after an ERP restore). Safe because each event keeps its
-   * idempotency key. Events the sink still owes are left where they are. Times filter on occurredAt.
+   * idempotency key. Events the sink still owes are left where they are. Times filter on occurredAt. A dry run
+   * counts what would go again and changes nothing.
    */
-  requeueDelivered(sink: string, since: number, until: number, type: string | undefined, actor: string, reason: string): number {
-    requireReason(reason);
+  requeueDelivered(sink: string, since: number, until: number, type: string | undefined, actor: string, reason: string, dryRun = false): number {
+    if (!dryRun) requireReason(reason);
     const s = this.sinks.get(sink);
     if (!s) throw new Error(`unknown sink '${sink}'`);
     const claimed = new Set<number>();
@@ -210,6 +211,7 @@ export class Admin {
           AND NOT EXISTS (SELECT 1 FROM held h WHERE h.sink = ? AND h.okey = e.okey AND h.seq = e.seq)
           AND NOT EXISTS (SELECT 1 FROM dead d WHERE d.sink = ? AND d.seq = e.seq) ORDER BY e.seq`)
         .all(...[since, until, ...(type ? [type] : []), s.id, s.id, s.id]) as { seq: number; okey: string }[];
+      if (dryRun) return rows.filter((r) => !claimed.has(r.seq)).length;
       const ins = this.db.prepare('INSERT OR IGNORE INTO outbox(sink, seq, okey) VALUES (?, ?, ?)');
       let n = 0;
       for (const r of rows) if (!claimed.has(r.seq)) n += ins.run(s.id, r.seq, r.okey).changes;

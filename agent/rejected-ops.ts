@@ -1,0 +1,148 @@
+// Operations on rejected records (input no rule could map, or whose events failed their schema) and on delivered
+// events, as request shapes run the same way by the running agent (over its admin listener) and by the CLI on the
+// spool file (when the agent is stopped): list, replay through the current mapping, drop; and re-sending events a
+// sink already has (after an ERP restore). Changes need a reason, which goes into the audit log; a dry run shows
+// what would happen, for a rejected replay even which records the current mapping would now turn into events.
+import type { RejectedFilter, RejectedRecord } from '../spool/admin.ts';
+import type { Spool } from '../spool/spool.ts';
+import type { SpoolRecord } from '../spool/types.ts';
+import { buildEvent, type CanonicalEvent } from './events.ts';
+import { Mapper } from './mapping/mapper.ts';
+import type { AgentConfig } from './config.ts';
+import { sourceAdapters } from './registry.ts';
+import type { Source } from './source.ts';
+
+export class AdminRequestError extends Error {
+  override readonly name = 'AdminRequestError';
+}
+
+export interface RejectedRequest {
+  action: 'list' | 'replay' | 'drop';
+  filter: RejectedFilter;
+  reason?: string;
+  actor?: string;
+  dryRun?: boolean;
+}
+
+/** A rejected record as people and scripts see it: the payload as text when it is UTF-8, else base64. */
+export interface RejectedView {
+  id: number;
+  at: string;
+  source: string;
+  address: string;
+  reason: string;
+  truncated: boolean;
+  payload: string;
+  payloadEncoding: 'utf8' | 'base64';
+}
+
+export interface RejectedResult {
+  records?: RejectedView[];
+  /** replay: records turned into events (dry: would be); drop: records removed (dry: would be). */
+  count?: number;
+  /** replay: records the current mapping still cannot turn into events, with why. */
+  stillRejected?: { id: number; reason: string }[];
+}
+
+/** What re-mapping needs: the sources' decoders, the current mapping, the config version to stamp. */
+export interface RemapContext {
+  source(name: string): Source | undefined;
+  sourceType(name: string): string | undefined;
+  mapper: Mapper;
+  configVersion: string;
+}
+
+/** For the CLI when the agent is stopped: the configured sources (created, not started: only their decoders). */
+export function offlineRemapContext(cfg: AgentConfig, configVersion: string): RemapContext {
+  const made = new Map<string, Source>();
+  return {
+    source(name) {
+      const sc = cfg.sources?.[name];
+      if (!sc) return undefined;
+      if (!made.has(name)) made.set(name, sourceAdapters.get(sc.type)!.createSource(name, sc as never));
+      return made.get(name);
+    },
+    sourceType: (name) => cfg.sources?.[name]?.type,
+    mapper: new Mapper(cfg.mappings ?? [], { plant: cfg.agent.plant }),
+    configVersion,
+  };
+}
+
+function view(r: RejectedRecord): RejectedView {
+  const text = r.payload.toString('utf8');
+  const utf8 = Buffer.from(text, 'utf8').equals(r.payload);
+  return { id: r.id, at: new Date(r.at).toISOString(), source: r.source, address: r.address, reason: r.reason, truncated: r.truncated, payload: utf8 ? text : r.payload.toString('base64'), payloadEncoding: utf8 ? 'utf8' : 'base64' };
+}
+
+/** Decodes, maps and validates one record again: the events it would now become, or why not. */
+function remap(rec: RejectedRecord, ctx: RemapContext): { ok: true; events: CanonicalEvent[] } | { ok: false; reason: string } {
+  if (rec.truncated) return { ok: false, reason: 'only a truncated copy of the payload was kept' };
+  const source = ctx.source(rec.source);
+  if (!source?.redecode) return { ok: false, reason: `source '${rec.source}' is not configured (or cannot decode a stored payload)` };
+  const decoded = source.redecode(rec.payload, rec.address);
+  if (!decoded.ok) return decoded;
+  const at = new Date(rec.at);
+  const mapped = ctx.mapper.map({ source: { adapter: ctx.sourceType(rec.source) ?? 'unknown', id: rec.source }, address: rec.address, payload: decoded.value, receivedAt: at });
+  if (!mapped.ok) return mapped;
+  const events: CanonicalEvent[] = [];
+  for (const d of mapped.drafts) {
+    const b = buildEvent(d, ctx.configVersion, at);
+    if (!b.ok) return { ok: false, reason: b.reason };
+    events.push(b.event);
+  }
+  return { ok: true, events };
+}
+
+export function toRecord(e: CanonicalEvent): SpoolRecord {
+  return { idempotencyKey: e.idempotencyKey, orderingKey: e.orderingKey, type: e.type, priority: e.priority, occurredAt: Date.parse(e.occurredAt), body: JSON.stringify(e) };
+}
+
+const needReason = (what: string, reason: string | undefined) => {
+  if (!reason?.trim()) throw new AdminRequestError(`${what} needs a reason (--reason): it goes into the audit log`);
+};
+
+export async function runRejected(spool: Spool, ctx: RemapContext, r: RejectedRequest): Promise<RejectedResult> {
+  const all = { ...r.filter, limit: r.filter.limit ?? 1_000_000 };
+  if (r.action === 'list') return { records: spool.admin.listRejected(r.filter).map(view) };
+  if (!r.dryRun) needReason(`rejected ${r.action}`, r.reason);
+  const actor = r.actor ?? 'unknown';
+  const records = spool.admin.listRejected(all);
+  if (r.action === 'drop') {
+    if (r.dryRun) return { records: records.map(view), count: records.length };
+    return { count: spool.admin.removeRejected(records.map((x) => x.id), actor, r.reason!, 'rejected.drop') };
+  }
+  const still: { id: number; reason: string }[] = [];
+  const done: number[] = [];
+  for (const rec of records) {
+    const m = remap(rec, ctx);
+    if (!m.ok) {
+      still.push({ id: rec.id, reason: m.reason });
+      continue;
+    }
+    // One append per record: the record goes only once its events are durable; a duplicate key is harmless.
+    if (!r.dryRun) await spool.append(m.events.map(toRecord));
+    done.push(rec.id);
+  }
+  if (done.length && !r.dryRun) spool.admin.removeRejected(done, actor, r.reason!, 'rejected.replay');
+  return { count: done.length, stillRejected: still };
+}
+
+export interface ReplayRequest {
+  sink: string;
+  /** occurredAt from (epoch ms, inclusive) and until (exclusive; default: now). */
+  since: number;
+  until?: number;
+  type?: string;
+  reason?: string;
+  actor?: string;
+  dryRun?: boolean;
+}
+
+/** Re-sends events a sink already delivered, under their own idempotency keys; events it still owes stay as they are. */
+export function runReplay(spool: Spool, r: ReplayRequest): { count: number } {
+  if (!spool.sinkNames().includes(r.sink)) throw new AdminRequestError(`no sink '${r.sink}' in the spool (known: ${spool.sinkNames().join(', ') || 'none'})`);
+  if (!Number.isFinite(r.since)) throw new AdminRequestError('replay needs --since');
+  if (!r.dryRun) needReason('replay', r.reason);
+  const until = r.until ?? Date.now();
+  return { count: spool.admin.requeueDelivered(r.sink, r.since, until, r.type, r.actor ?? 'unknown', r.reason!, r.dryRun ?? false) };
+}
