@@ -1,6 +1,6 @@
 // The admin HTTP listener, on 127.0.0.1 by default: /metrics (Prometheus text), /healthz (the process answers),
-// /readyz (the spool is open and every source is connected; 503 with the reasons otherwise), /status (the agent's
-// view as JSON, what `plantsync status` prints). These are read-only and open. POST /dlq (dead letters), /rejected
+// /readyz (the spool is open, every source is connected, no latency objective breached and no dead letters
+// growing; 503 with the reasons otherwise), /status (the agent's view as JSON, what `plantsync status` prints). These are read-only and open. POST /dlq (dead letters), /rejected
 // (rejected records) and /replay (re-send delivered events) need the bearer token in <stateDir>/admin.token
 // (mode 0600): only who may read the agent's state directory may change what it owes the ERP.
 import { createServer, type Server } from 'node:http';
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { DlqRequestError, type DlqRequest, type DlqResult } from './dlq-ops.ts';
 import { AdminRequestError, type RejectedRequest, type RejectedResult, type ReplayRequest } from './rejected-ops.ts';
 import type { Metrics } from './metrics.ts';
+import type { ObjectivesView } from './objectives.ts';
 import type { DispatcherStats } from './dispatcher.ts';
 import type { SourceStatus } from './source.ts';
 import type { SinkStats } from '../spool/types.ts';
@@ -26,6 +27,7 @@ export interface AdminView {
   readonly dispatchers: ReadonlyMap<string, unknown>;
   sinkStatus(name: string): SinkStats & DispatcherStats;
   rejectedRecords(): number;
+  readonly objectives: { view(): ObjectivesView };
   dlq(r: DlqRequest): DlqResult;
   rejected(r: RejectedRequest): Promise<RejectedResult>;
   replay(r: ReplayRequest): { count: number };
@@ -44,6 +46,8 @@ export interface AgentStatus {
   sources: Record<string, { connected: boolean; lastMessageAt: string | null; reconnects: number; received: number; rejected: number }>;
   sinks: Record<string, { pending: number; held: number; inFlight: number; deadLetters: number; parkedKeys: number; oldestPendingAgeSec: number | null; delivered: number; retried: number; lastSuccessAt: string | null; lastError: string | null; lastErrorAt: string | null }>;
   rejectedRecords: number;
+  /** Latency objectives breached now (also in notReady) and missed in the last 5 minutes; growing dead letters. */
+  objectives: ObjectivesView;
 }
 
 const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
@@ -77,7 +81,8 @@ export function agentStatus(agent: AdminView): AgentStatus {
       ];
     }),
   );
-  const notReady = Object.entries(sources).flatMap(([n, s]) => (s.connected ? [] : [`source '${n}' is not connected`]));
+  const objectives = agent.objectives.view();
+  const notReady = [...Object.entries(sources).flatMap(([n, s]) => (s.connected ? [] : [`source '${n}' is not connected`])), ...objectives.breached];
   return {
     agentId: agent.config.agent.id,
     configVersion: agent.configVersion,
@@ -93,6 +98,7 @@ export function agentStatus(agent: AdminView): AgentStatus {
     sources,
     sinks,
     rejectedRecords: agent.rejectedRecords(),
+    objectives,
   };
 }
 

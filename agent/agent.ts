@@ -16,6 +16,7 @@ import { Dispatcher, type DispatcherStats } from './dispatcher.ts';
 import { buildEvent, type CanonicalEvent, type EventDraft } from './events.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
+import { ObjectiveWatch } from './objectives.ts';
 import { Mapper, type SourceMessage } from './mapping/mapper.ts';
 import { sinkAdapters, sourceAdapters } from './registry.ts';
 import type { Sink } from './sink.ts';
@@ -47,6 +48,7 @@ export class Agent {
   private starting: Promise<void> | undefined;
   readonly ingestStats = { accepted: 0, duplicates: 0, rejected: 0 };
   readonly metrics = new Metrics();
+  readonly objectives = new ObjectiveWatch(() => this.opts.config, () => this.spool, () => [...this.dispatchers.keys()], this.metrics);
   private mapper: Mapper;
   private readonly rejectLog = new Map<string, { at: number; suppressed: number }>();
 
@@ -113,7 +115,9 @@ export class Agent {
     for (const [name, sc] of Object.entries(cfg.sinks)) await this.startSink(name, sc);
     for (const [name, sc] of Object.entries(cfg.sources ?? {})) await this.startSource(name, sc);
     this.sourceMetrics();
+    this.sinkMetrics();
     this.configMetrics();
+    this.objectives.start();
     await this.startAdmin();
     this.pruneTimer = setInterval(() => this.prune(), 10 * 60_000).unref();
     this.log.info({ configVersion: this.opts.configVersion, sinks: [...this.sinks.keys()] }, 'agent started');
@@ -136,6 +140,7 @@ export class Agent {
         lingerMs: d.lingerMs ?? 0,
         backoff: { ...defaultBackoff, ...d.backoff, maxRetryAfterMs: d.backoff?.maxRetryAfterMs ?? Infinity },
         metrics: this.metrics,
+        onDelivered: (type, occurredAt, now) => this.objectives.delivered(name, type, occurredAt, now),
       },
       log,
     );
@@ -330,6 +335,14 @@ export class Agent {
     m.sampled('plantsync_source_rejected', 'Input the source could not decode since the agent started', ['source'], each((s) => s.rejected));
   }
 
+  /** Every sink's backlog and dead letters as metrics, read when scraped. */
+  private sinkMetrics(): void {
+    const m = this.metrics;
+    const each = (f: (s: SinkStatus) => number) => () => [...this.dispatchers.keys()].map((sink): [Record<string, string>, number] => [{ sink }, f(this.sinkStatus(sink))]);
+    m.sampled('plantsync_sink_backlog_events', 'Events a sink still owes (waiting, held behind a key)', ['sink'], each((s) => s.pending + s.held));
+    m.sampled('plantsync_sink_dead_letters', 'Events a sink rejected, waiting for a person (plantsync dlq)', ['sink'], each((s) => s.deadLetters));
+  }
+
   private configMetrics(): void {
     const m = this.metrics;
     m.sampled('plantsync_config_info', 'The config the agent runs (its version as a label); always 1', ['version'], () => [[{ version: this.opts.configVersion }, 1]]);
@@ -359,6 +372,7 @@ export class Agent {
     this.stopping = true;
     await this.starting?.catch(() => {}); // a stop during start-up waits for it, then undoes it
     clearInterval(this.pruneTimer);
+    this.objectives.stop();
     await this.reloading;
     await this.stopAdmin();
     // Intake first: sources finish committing what they took in (and acknowledge it) before anything else stops.

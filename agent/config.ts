@@ -39,6 +39,19 @@ const RouteSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const Objectives = Type.Object(
+  {
+    latencySeconds: Type.Optional(
+      Type.Object(Object.fromEntries([...eventTypes, '*'].map((t) => [t, Type.Optional(Type.Number({ exclusiveMinimum: 0 }))])), {
+        additionalProperties: false,
+        description: 'Per event type ("*": every other type), the longest acceptable time from occurredAt to the sink acknowledging it',
+      }),
+    ),
+    deadLetterWindowMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440, default: 15, description: 'Dead letters that grew within this window make the agent not ready' })),
+  },
+  { additionalProperties: false },
+);
+
 const Base = Type.Object(
   {
     agent: Type.Object(
@@ -74,6 +87,7 @@ const Base = Type.Object(
     sinks: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Object({ type: Type.String() })),
     routes: Type.Array(RouteSchema, { minItems: 1 }),
     sources: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Object({ type: Type.String() }))),
+    objectives: Type.Optional(Objectives),
     mappings: Type.Optional(Type.Array(MappingRule, { description: 'Rules that turn source messages into canonical events (docs/mapping.md)' })),
   },
   { additionalProperties: false },

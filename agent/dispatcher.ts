@@ -23,6 +23,8 @@ export interface DispatcherOptions {
   /** Jitter source; Math.random unless a test pins it. */
   random?: () => number;
   metrics?: Metrics;
+  /** Called for every event the sink acknowledged (latency objectives). */
+  onDelivered?: (type: string, occurredAt: number, now: number) => void;
 }
 
 export interface DispatcherStats {
@@ -214,6 +216,7 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
         // From source time to the ERP's acknowledgement: the latency the plant and the objectives care about.
         const e = claim.events[i]!;
         m?.histogram('plantsync_event_latency_seconds', 'Source time (occurredAt) to sink acknowledgement', ['sink', 'type']).observe({ sink, type: e.type }, Math.max(0, now - e.occurredAt) / 1000);
+        this.opts.onDelivered?.(e.type, e.occurredAt, now);
       } else if (r.kind === 'retry') this.stats.retried++;
       else this.stats.rejected++;
       m?.counter('plantsync_sink_events_total', 'Events by delivery result', ['sink', 'result']).inc({ sink, result: r.kind === 'retry' ? 'retried' : r.kind });

@@ -1,6 +1,7 @@
 // `plantsync status`: what the agent is doing, for the technician at 3 a.m. and for scripts. It asks the running
 // agent (its admin listener's /status); when no agent answers, it reads the spool file itself and says so.
-// Exit codes: 0 healthy; 1 running but degraded (a source down, dead letters waiting, a refused config reload);
+// Exit codes: 0 healthy; 1 running but degraded (a source down, dead letters waiting, a refused config reload, a
+// latency objective breached or missed in the last 5 minutes);
 // 2 bad config; 3 not running.
 import type { Command } from 'commander';
 import { join } from 'node:path';
@@ -47,6 +48,9 @@ function print(st: AgentStatus): void {
     console.log(`  ${n.padEnd(12)} backlog ${s.pending + s.held}${oldest}  in flight ${s.inFlight}  delivered ${s.delivered}  retried ${s.retried}  dead letters ${s.deadLetters}  last success ${ago(s.lastSuccessAt)}  last error ${s.lastError ? `${ago(s.lastErrorAt)}: ${s.lastError}` : '-'}`);
   }
   console.log(`rejected records ${st.rejectedRecords}`);
+  for (const m of st.objectives.recentMisses) {
+    console.log(`LATE in the last 5 min: sink ${m.sink} ${m.type}: ${m.count} events acknowledged after their objective of ${m.objectiveSec} s (worst ${m.worstSec} s)`);
+  }
 }
 
 export function register(program: Command): void {
@@ -73,7 +77,7 @@ export function register(program: Command): void {
           if (o.json) console.log(JSON.stringify(st, null, 2));
           else print(st);
           const deadLetters = Object.values(st.sinks).reduce((n, s) => n + s.deadLetters, 0);
-          process.exitCode = st.ready && deadLetters === 0 && !st.config.refused ? 0 : 1;
+          process.exitCode = st.ready && deadLetters === 0 && !st.config.refused && st.objectives.recentMisses.length === 0 ? 0 : 1;
         } else {
           let view: Record<string, unknown>;
           try {

@@ -55,6 +55,11 @@ export class Maintenance {
       oldestHeld: db.prepare(`SELECT min(e.appended_at) FROM held h JOIN events e ON e.seq = h.seq
         WHERE h.sink = ?`).pluck(),
       oldestClaimed: db.prepare('SELECT min(created_at) FROM claims WHERE sink = ?').pluck(),
+      headByType: db.prepare(`SELECT e.type, min(e.occurred_at) AS at FROM (SELECT seq FROM outbox WHERE sink = ? ORDER BY seq LIMIT ?) o
+        JOIN events e ON e.seq = o.seq GROUP BY e.type`),
+      heldByType: db.prepare(`SELECT e.type, min(e.occurred_at) AS at FROM (SELECT seq FROM held WHERE sink = ? LIMIT ?) h
+        JOIN events e ON e.seq = h.seq GROUP BY e.type`),
+      occurredOf: db.prepare('SELECT type, occurred_at AS at FROM events WHERE seq = ?'),
     };
   }
 
@@ -152,6 +157,29 @@ export class Maintenance {
       parkedKeys: s.parked.size,
       oldestPendingAt: candidates.length ? Math.min(...candidates) : undefined,
     };
+  }
+
+  deadLetterCount(s: SinkState): number {
+    return this.st.count.dead.get(s.id) as number;
+  }
+
+  /**
+   * The oldest source time (occurredAt) of what a sink still owes, per event type: in flight or waiting to retry,
+   * held behind a key, and the head of its outbox. Only the oldest `head` waiting rows are read, so the cost stays
+   * bounded with a backlog of millions: a type found only deeper than that was appended later than all of them.
+   */
+  oldestPendingByType(s: SinkState, head = 10_000): Map<string, number> {
+    const out = new Map<string, number>();
+    const take = (type: string, at: number) => out.set(type, Math.min(at, out.get(type) ?? Infinity));
+    for (const r of this.st.headByType.all(s.id, head) as { type: string; at: number }[]) take(r.type, r.at);
+    for (const r of this.st.heldByType.all(s.id, head) as { type: string; at: number }[]) take(r.type, r.at);
+    for (const c of s.claims.values()) {
+      for (const seq of c.seqs.slice(0, 1000)) {
+        const r = this.st.occurredOf.get(seq) as { type: string; at: number } | undefined;
+        if (r) take(r.type, r.at);
+      }
+    }
+    return out;
   }
 
   private isDead(seq: number): boolean {

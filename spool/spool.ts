@@ -218,6 +218,16 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     return this.maintenance.stats(this.sinkState(sink));
   }
 
+  /** Dead letters of a sink: one indexed count, cheap enough to sample (stats() also counts the whole backlog). */
+  deadLetterCount(sink: string): number {
+    return this.maintenance.deadLetterCount(this.sinkState(sink));
+  }
+
+  /** Per event type, the oldest occurredAt (epoch ms) among what this sink still owes (maintenance.ts). */
+  oldestPendingByType(sink: string): Map<string, number> {
+    return this.maintenance.oldestPendingByType(this.sinkState(sink));
+  }
+
   counter(name: string): number {
     return (this.db.prepare('SELECT value FROM counters WHERE name = ?').pluck().get(name) as number | undefined) ?? 0;
   }
