@@ -25,7 +25,7 @@ export interface AdminView {
   readonly metrics: Metrics;
   readonly sources: ReadonlyMap<string, { status(): SourceStatus }>;
   readonly dispatchers: ReadonlyMap<string, unknown>;
-  sinkStatus(name: string): SinkStats & DispatcherStats;
+  sinkStatus(name: string): SinkStats & DispatcherStats & { breaker: string };
   rejectedRecords(): number;
   readonly objectives: { view(): ObjectivesView };
   dlq(r: DlqRequest): DlqResult;
@@ -44,7 +44,7 @@ export interface AgentStatus {
   ready: boolean;
   notReady: string[];
   sources: Record<string, { connected: boolean; lastMessageAt: string | null; reconnects: number; received: number; rejected: number }>;
-  sinks: Record<string, { pending: number; held: number; inFlight: number; deadLetters: number; parkedKeys: number; oldestPendingAgeSec: number | null; delivered: number; retried: number; lastSuccessAt: string | null; lastError: string | null; lastErrorAt: string | null }>;
+  sinks: Record<string, { pending: number; held: number; inFlight: number; deadLetters: number; parkedKeys: number; oldestPendingAgeSec: number | null; delivered: number; retried: number; lastSuccessAt: string | null; lastError: string | null; lastErrorAt: string | null; breaker: string }>;
   rejectedRecords: number;
   /** Latency objectives breached now (also in notReady) and missed in the last 5 minutes; growing dead letters. */
   objectives: ObjectivesView;
@@ -77,6 +77,7 @@ export function agentStatus(agent: AdminView): AgentStatus {
           lastSuccessAt: iso(s.lastSuccessAt),
           lastError: s.lastError ?? null,
           lastErrorAt: iso(s.lastErrorAt),
+          breaker: s.breaker,
         },
       ];
     }),

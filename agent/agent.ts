@@ -19,7 +19,7 @@ import { Metrics } from './metrics.ts';
 import { ObjectiveWatch } from './objectives.ts';
 import { Mapper, type SourceMessage } from './mapping/mapper.ts';
 import { sinkAdapters, sourceAdapters } from './registry.ts';
-import type { Sink } from './sink.ts';
+import type { Sink, SinkHealth } from './sink.ts';
 import type { IngestResult, Source, SourceStatus } from './source.ts';
 
 export type { IngestResult } from './source.ts';
@@ -32,7 +32,10 @@ export interface AgentOptions {
   createSink?: (name: string) => Sink | undefined;
 }
 
-export interface SinkStatus extends SinkStats, DispatcherStats {}
+export interface SinkStatus extends SinkStats, DispatcherStats {
+  /** The sink's circuit breaker ('closed' for sinks without one). */
+  breaker: SinkHealth['breaker'];
+}
 
 export class Agent {
   readonly startedAt = Date.now();
@@ -352,7 +355,7 @@ export class Agent {
   sinkStatus(name: string): SinkStatus {
     const d = this.dispatchers.get(name);
     if (!d) throw new Error(`unknown sink '${name}'`);
-    return { ...this.spool.stats(name), ...d.stats };
+    return { ...this.spool.stats(name), ...d.stats, breaker: this.sinks.get(name)?.health?.().breaker ?? 'closed' };
   }
 
   prune(): number {

@@ -41,7 +41,10 @@ test('a type waiting longer than its objective makes the agent not ready; late a
   const st = agentStatus(agent);
   assert.equal(st.ready, false);
   assert.equal(st.notReady.length, 1, st.notReady.join('; '));
-  assert.match(st.notReady[0]!, /^sink 'erp': the oldest waiting quality\.hold is 0\.\d s old \(objective 0\.3 s\)$/);
+  assert.match(st.notReady[0]!, /^sink 'erp': the oldest waiting quality\.hold is [\d.]+ s old \(objective 0\.3 s\)$/);
+
+  // Status shows the sink's circuit breaker, opened by the failing requests.
+  await until(() => agentStatus(agent).sinks.erp!.breaker === 'open', 'breaker open in status');
 
   // The ERP is back: both post; the hold was late, and that is counted, not a breach any more.
   erp.setFault(undefined);

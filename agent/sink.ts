@@ -26,4 +26,11 @@ export interface Sink {
   open(): Promise<void>;
   deliver(batch: Batch, signal: AbortSignal): Promise<Outcome>;
   close(): Promise<void>;
+  /** How the sink protects its remote side now (circuit breaker, adaptive concurrency), for status; optional. */
+  health?(): SinkHealth;
+}
+
+export interface SinkHealth {
+  breaker: 'closed' | 'half-open' | 'open';
+  concurrencyLimit?: number;
 }

@@ -45,7 +45,7 @@ function print(st: AgentStatus): void {
   console.log('sinks');
   for (const [n, s] of Object.entries(st.sinks)) {
     const oldest = s.oldestPendingAgeSec === null ? '' : ` (oldest ${s.oldestPendingAgeSec}s)`;
-    console.log(`  ${n.padEnd(12)} backlog ${s.pending + s.held}${oldest}  in flight ${s.inFlight}  delivered ${s.delivered}  retried ${s.retried}  dead letters ${s.deadLetters}  last success ${ago(s.lastSuccessAt)}  last error ${s.lastError ? `${ago(s.lastErrorAt)}: ${s.lastError}` : '-'}`);
+    console.log(`  ${n.padEnd(12)} backlog ${s.pending + s.held}${oldest}  in flight ${s.inFlight}  breaker ${s.breaker}  delivered ${s.delivered}  retried ${s.retried}  dead letters ${s.deadLetters}  last success ${ago(s.lastSuccessAt)}  last error ${s.lastError ? `${ago(s.lastErrorAt)}: ${s.lastError}` : '-'}`);
   }
   console.log(`rejected records ${st.rejectedRecords}`);
   for (const m of st.objectives.recentMisses) {

@@ -7,7 +7,7 @@ import type { SinkContext } from '../../agent/adapter.ts';
 import type { Logger } from '../../agent/log.ts';
 import type { Metrics } from '../../agent/metrics.ts';
 import { resolveSecret } from '../../agent/secrets.ts';
-import type { Batch, ClaimedEvent, ItemResult, Outcome, Sink } from '../../agent/sink.ts';
+import type { Batch, ClaimedEvent, ItemResult, Outcome, Sink, SinkHealth } from '../../agent/sink.ts';
 import { createAuth, type Auth } from './auth.ts';
 import { classifyError, classifyStatus, type ClassifyOptions, type Verdict } from './classify.ts';
 import type { ErpHttpSinkConfig } from './config.ts';
@@ -106,6 +106,10 @@ export class ErpHttpSink implements Sink {
 
   async close(): Promise<void> {
     await this.dispatcher?.close();
+  }
+
+  health(): SinkHealth {
+    return { breaker: this.pacing.state, concurrencyLimit: this.pacing.limit };
   }
 
   deliver(batch: Batch, signal: AbortSignal): Promise<Outcome> {
