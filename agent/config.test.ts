@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, configJsonSchema, parseConfig } from './config.ts';
+import { loadConfigFiles } from './config-files.ts';
 
 const good = {
   agent: { id: 'gw-01', plant: '1000', stateDir: '/var/lib/plantsync', label: 'plant1000-v12' },
@@ -45,11 +46,14 @@ test('the JSON Schema export describes the sinks of every adapter', () => {
   assert.ok(s.properties.sinks.additionalProperties.anyOf.some((v) => JSON.stringify(v.properties.type).includes('memory')));
 });
 
-test('the example config in docs/ is valid and is the one shown in docs/configuration.md', () => {
+test('the example config in docs/ (main file and conf.d) is valid, shown in docs/configuration.md and named in the README', () => {
   const dir = join(import.meta.dirname, '../docs');
   const text = readFileSync(join(dir, 'examples/plantsync.json'), 'utf8');
-  assert.doesNotThrow(() => parseConfig(text, 'docs/examples/plantsync.json'));
+  const loaded = loadConfigFiles(join(dir, 'examples/plantsync.json'));
+  assert.deepEqual(Object.keys(loaded.config.sources ?? {}), ['press-01', 'robot-cell']);
   assert.ok(readFileSync(join(dir, 'configuration.md'), 'utf8').includes(text.trim()));
+  const readme = readFileSync(join(dir, '../README.md'), 'utf8');
+  for (const f of loaded.files) assert.ok(readme.includes(f.slice(f.indexOf('examples/') + 'examples/'.length)), f);
 });
 
 test('the mapping example in docs/mapping.md is a valid mappings list', () => {

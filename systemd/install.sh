@@ -29,6 +29,7 @@ install -m 0644 "$here/plantsync.service" "$root/etc/systemd/system/plantsync.se
 if [ -e "$root/etc/plantsync/plantsync.json" ]; then
   echo "kept the existing /etc/plantsync/plantsync.json"
 else
+  [ -f "$example" ] || { echo "install.sh: no config at /etc/plantsync/plantsync.json and no example at $example (give --config FILE)" >&2; exit 2; }
   install -m 0640 "$example" "$root/etc/plantsync/plantsync.json"
   echo "installed an example /etc/plantsync/plantsync.json: edit it for this gateway (README: Configure)"
 fi
