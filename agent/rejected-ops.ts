@@ -42,6 +42,9 @@ export interface RejectedResult {
   count?: number;
   /** replay: records the current mapping still cannot turn into events, with why. */
   stillRejected?: { id: number; reason: string }[];
+  /** replay and drop: how many records matched, and the last one's id (to page on with filter.afterId). */
+  examined?: number;
+  lastId?: number;
 }
 
 /** What re-mapping needs: the sources' decoders, the current mapping, the config version to stamp. */
@@ -107,24 +110,25 @@ export async function runRejected(spool: Spool, ctx: RemapContext, r: RejectedRe
   if (!r.dryRun) needReason(`rejected ${r.action}`, r.reason);
   const actor = r.actor ?? 'unknown';
   const records = spool.admin.listRejected(all);
+  const paging = { examined: records.length, ...(records.length && { lastId: records.at(-1)!.id }) };
   if (r.action === 'drop') {
-    if (r.dryRun) return { records: records.map(view), count: records.length };
-    return { count: spool.admin.removeRejected(records.map((x) => x.id), actor, r.reason!, 'rejected.drop') };
+    if (r.dryRun) return { records: records.map(view), count: records.length, ...paging };
+    return { count: records.length ? spool.admin.removeRejected(records.map((x) => x.id), actor, r.reason!, 'rejected.drop') : 0, ...paging };
   }
   const still: { id: number; reason: string }[] = [];
   const done: number[] = [];
+  const events: SpoolRecord[] = [];
   for (const rec of records) {
     const m = remap(rec, ctx);
-    if (!m.ok) {
-      still.push({ id: rec.id, reason: m.reason });
-      continue;
-    }
-    // One append per record: the record goes only once its events are durable; a duplicate key is harmless.
-    if (!r.dryRun) await spool.append(m.events.map(toRecord));
-    done.push(rec.id);
+    if (!m.ok) still.push({ id: rec.id, reason: m.reason });
+    else (done.push(rec.id), events.push(...m.events.map(toRecord)));
   }
-  if (done.length && !r.dryRun) spool.admin.removeRejected(done, actor, r.reason!, 'rejected.replay');
-  return { count: done.length, stillRejected: still };
+  // The records go only once their events are durable (one append for all: a duplicate key is harmless).
+  if (done.length && !r.dryRun) {
+    await spool.append(events);
+    spool.admin.removeRejected(done, actor, r.reason!, 'rejected.replay');
+  }
+  return { count: done.length, stillRejected: still, ...paging };
 }
 
 export interface ReplayRequest {

@@ -72,3 +72,33 @@ export function changeOptions(c: Command): Command {
     .option('--dry-run', 'show what would be touched; change nothing')
     .option('-y, --yes', 'do not ask');
 }
+
+const PAGE = 1000;
+
+/**
+ * Runs a changing request in pages of 1,000 (through the agent, each page is one short request; its lock on the
+ * spool is never held for long), printing progress on stderr when there is more than one page. `limit` caps the
+ * total. A page reports how many it examined and the last id, to page on after records it left in place.
+ */
+export async function inPages<T extends { count?: number; examined?: number; lastId?: number }>(
+  total: number,
+  limit: number | undefined,
+  runPage: (page: { limit: number; afterId?: number }) => Promise<T>,
+): Promise<T[]> {
+  const pages: T[] = [];
+  let seen = 0;
+  let afterId: number | undefined;
+  const want = Math.min(total, limit ?? Infinity);
+  for (;;) {
+    const size = Math.min(PAGE, (limit ?? Infinity) - seen);
+    if (size <= 0) break;
+    const p = await runPage({ limit: size, ...(afterId !== undefined && { afterId }) });
+    pages.push(p);
+    const examined = p.examined ?? p.count ?? 0;
+    seen += examined;
+    if (want > PAGE) process.stderr.write(`  ${Math.min(seen, want)} of ${want}\n`);
+    if (examined < size) break;
+    afterId = p.lastId;
+  }
+  return pages;
+}

@@ -10,7 +10,7 @@ import { loadConfigFiles } from '../agent/config-files.ts';
 import { runDlq, type DlqRequest, type DlqResult } from '../agent/dlq-ops.ts';
 import type { DeadFilter } from '../spool/admin.ts';
 import { Spool } from '../spool/spool.ts';
-import { changeOptions, confirm, failure, timeOption, viaAgentOrSpool } from './admin-client.ts';
+import { changeOptions, confirm, failure, inPages, timeOption, viaAgentOrSpool } from './admin-client.ts';
 
 interface FilterOptions {
   config: string;
@@ -80,7 +80,8 @@ async function act(action: 'list' | 'replay' | 'drop', o: FilterOptions & { reas
         return;
       }
     }
-    const r = await run(cfg, req);
+    const pages = await inPages(preview.count ?? 0, filter.limit, (page) => run(cfg, { ...req, filter: { ...filter, limit: page.limit } }));
+    const r: DlqResult = { count: pages.reduce((n, p) => n + (p.count ?? 0), 0) };
     console.log(o.json ? JSON.stringify(r) : `${r.count} dead letters ${action === 'replay' ? 'replayed (back in line, same idempotency keys)' : 'dropped'}; audit: "${o.reason}"`);
   } catch (err) {
     failure(err);

@@ -91,3 +91,37 @@ test('rejected list/replay/drop and replay of delivered events, offline and thro
     [['replay', 1, 'ERP restored from last night'], ['rejected.drop', 1, 'test noise'], ['rejected.replay', 1, 'scrap rule added']],
   );
 });
+
+test('a large rejected replay runs in pages with progress, past the records that still fail', async (t) => {
+  const dir = tempDir(t);
+  const config = join(dir, 'plantsync.json');
+  const rule = { name: 'scrap', topic: 'lines/{line}/scrap', emit: [{ type: 'scrap', key: '{{payload.id}}', orderingKey: '{{topic.line}}/scrap', payload: { quantity: '{{payload.qty}}', unit: 'PC', reasonCode: 'SC' } }] };
+  writeFileSync(
+    config,
+    JSON.stringify({
+      agent: { id: 'gw-pages', plant: '1000', stateDir: dir },
+      admin: { enabled: false },
+      sources: { hall: { type: 'mqtt', url: 'mqtt://127.0.0.1:9', subscriptions: [{ topic: 'lines/#', qos: 1 }] } },
+      sinks: { erp: { type: 'memory' } },
+      routes: [{ sink: 'erp', types: '*' }],
+      mappings: [rule],
+    }),
+  );
+  const spool = Spool.open({ path: join(dir, 'spool.db'), routes: [] });
+  // 2,500 that the rule maps, and after every 1,000 of them one it cannot map.
+  spool.admin.addRejected(
+    Array.from({ length: 2502 }, (_, i) =>
+      i % 1001 === 1000 ? { source: 'hall', address: 'lines/L1/unknown', reason: 'no rule', payload: '{}' } : { source: 'hall', address: 'lines/L1/scrap', reason: 'no rule', payload: JSON.stringify({ id: `sc-${i}`, qty: 1 }) },
+    ),
+  );
+  spool.close();
+  const r = await plantsync('rejected', 'replay', '--config', config, '--reason', 'scrap rule', '--yes');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^2500 rejected records replayed into events; 2 still rejected/);
+  assert.match(r.stderr, /^ {2}1000 of 2502\n {2}2000 of 2502\n {2}2502 of 2502\n$/);
+  const after = Spool.open({ path: join(dir, 'spool.db'), routes: [] });
+  t.after(() => after.close());
+  assert.equal(after.admin.countRejected(), 2);
+  after.sinkNames();
+  assert.equal(after.stats('erp').pending, 2500);
+});

@@ -12,7 +12,7 @@ import { loadConfigFiles } from '../agent/config-files.ts';
 import { offlineRemapContext, runRejected, type RejectedRequest, type RejectedResult, type RejectedView } from '../agent/rejected-ops.ts';
 import type { RejectedFilter } from '../spool/admin.ts';
 import { Spool } from '../spool/spool.ts';
-import { changeOptions, confirm, failure, timeOption, viaAgentOrSpool } from './admin-client.ts';
+import { changeOptions, confirm, failure, inPages, timeOption, viaAgentOrSpool } from './admin-client.ts';
 
 interface Options {
   config: string;
@@ -69,8 +69,8 @@ async function act(action: RejectedRequest['action'], o: Options): Promise<void>
         return;
       }
     }
-    if (!o.json && (preview.count ?? 0) > 100) console.error(`${action === 'replay' ? 'replaying' : 'dropping'} ${preview.count} records ...`);
-    const r = await run(cfg, version, req);
+    const pages = await inPages(preview.examined ?? 0, filter.limit, (page) => run(cfg, version, { ...req, filter: { ...filter, ...page } }));
+    const r: RejectedResult = { count: pages.reduce((n, p) => n + (p.count ?? 0), 0), stillRejected: pages.flatMap((p) => p.stillRejected ?? []) };
     console.log(o.json ? JSON.stringify(r) : `${describe(action, r, false)}; audit: "${o.reason}"`);
     if (action === 'replay' && r.count === 0 && (r.stillRejected?.length ?? 0) > 0) process.exitCode = 1;
   } catch (err) {

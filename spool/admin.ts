@@ -36,6 +36,8 @@ export interface RejectedFilter {
   until?: number | undefined;
   errorContains?: string | undefined;
   id?: number | undefined;
+  /** Only records after this id (paging through a large replay). */
+  afterId?: number | undefined;
   limit?: number | undefined;
 }
 
@@ -173,6 +175,7 @@ export class Admin {
     add('at >= ?', f.since);
     add('at < ?', f.until);
     add('id = ?', f.id);
+    add('id > ?', f.afterId);
     add('instr(lower(reason), lower(?)) > 0', f.errorContains);
     const sql = `SELECT id, at, source, address, reason, payload, truncated FROM rejected
       ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ?`;
