@@ -249,7 +249,7 @@ export class Agent {
    */
   async ingest(drafts: EventDraft[], opts: { rawOf?: (i: number) => RejectedInput } & AppendOptions = {}): Promise<IngestResult> {
     if (this.intakeClosed) throw new Error('agent is stopping: not taking events');
-    const receivedAt = new Date();
+    const receivedAt = new Date().toISOString(); // once per group, not per event
     const records = [];
     const rejected: RejectedInput[] = [];
     for (const [i, d] of drafts.entries()) {

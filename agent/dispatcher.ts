@@ -133,6 +133,20 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
     if (due !== undefined) this.armTimer(due);
   }
 
+  private readonly latencyByType = new Map<string, { observe(v: number): void }>();
+
+  /** The latency histogram's child for this sink and type, looked up once per type rather than per event. */
+  private latencyOf(type: string): { observe(v: number): void } | undefined {
+    const m = this.opts.metrics;
+    if (!m) return undefined;
+    let child = this.latencyByType.get(type);
+    if (!child) {
+      child = m.histogram('plantsync_event_latency_seconds', 'Source time (occurredAt) to sink acknowledgement', ['sink', 'type']).labels({ sink: this.sink.name, type });
+      this.latencyByType.set(type, child);
+    }
+    return child;
+  }
+
   private setInFlight(): void {
     this.stats.inFlight = this.inflight.size;
     this.opts.metrics?.gauge('plantsync_sink_in_flight_batches', 'Batches being delivered now', ['sink']).set({ sink: this.sink.name }, this.inflight.size);
@@ -210,17 +224,23 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
     const results = o.kind === 'partial' ? o.results : claim.events.map(() => ({ kind: o.kind }));
     const m = this.opts.metrics;
     const sink = this.sink.name;
+    const counts = { delivered: 0, retried: 0, rejected: 0 };
     results.forEach((r, i) => {
       if (r.kind === 'delivered') {
-        this.stats.delivered++;
+        counts.delivered++;
         // From source time to the ERP's acknowledgement: the latency the plant and the objectives care about.
         const e = claim.events[i]!;
-        m?.histogram('plantsync_event_latency_seconds', 'Source time (occurredAt) to sink acknowledgement', ['sink', 'type']).observe({ sink, type: e.type }, Math.max(0, now - e.occurredAt) / 1000);
+        this.latencyOf(e.type)?.observe(Math.max(0, now - e.occurredAt) / 1000);
         this.opts.onDelivered?.(e.type, e.occurredAt, now);
-      } else if (r.kind === 'retry') this.stats.retried++;
-      else this.stats.rejected++;
-      m?.counter('plantsync_sink_events_total', 'Events by delivery result', ['sink', 'result']).inc({ sink, result: r.kind === 'retry' ? 'retried' : r.kind });
+      } else if (r.kind === 'retry') counts.retried++;
+      else counts.rejected++;
     });
+    this.stats.delivered += counts.delivered;
+    this.stats.retried += counts.retried;
+    this.stats.rejected += counts.rejected;
+    // Counted per batch, not per event: a label lookup per event was ~1% of the agent's CPU at 30,000 events/s.
+    const total = m?.counter('plantsync_sink_events_total', 'Events by delivery result', ['sink', 'result']);
+    for (const [result, count] of Object.entries(counts)) if (count) total?.inc({ sink, result }, count);
     const delayMs = s.kind === 'retry' || s.kind === 'partial' ? s.delayMs : undefined;
     const fields = { claim: claim.id, batchKey: claim.batchKey, events: n, attempt: claim.attempts + 1, outcome: o.kind, delayMs };
     if (o.kind === 'delivered') {

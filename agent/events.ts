@@ -1,7 +1,7 @@
 // The canonical manufacturing event: the one shape every source maps into and every sink delivers.
 // Envelope fields carry identity (id, idempotencyKey), ordering (orderingKey) and provenance (source, mappingVersion);
 // the payload carries what an ERP posting needs. Payload schemas live in event-payloads.ts.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { describeFirstError } from './schema-errors.ts';
@@ -61,7 +61,8 @@ const payloadValidators = new Map(Object.entries(payloadSchemas).map(([t, s]) =>
 
 /** Short stable hash; used for ids so that the same source message always yields the same id. */
 export function stableId(...parts: string[]): string {
-  return createHash('sha256').update(parts.join('\u001f')).digest('base64url').slice(0, 22);
+  // crypto.hash: one call, ~2.5x cheaper than createHash().update().digest() for a short key (once per event).
+  return hash('sha256', parts.join('\u001f'), 'base64url').slice(0, 22);
 }
 
 function toIso(t: Date | string | number): string | undefined {
@@ -74,7 +75,7 @@ function toIso(t: Date | string | number): string | undefined {
  * { ok: false, reason } so the caller can store a rejected record and keep ingesting.
  * The idempotency key is namespaced by plant and source id, so keys from two gateways or two machines never collide.
  */
-export function buildEvent(draft: EventDraft, mappingVersion: string, receivedAt = new Date()): BuildResult {
+export function buildEvent(draft: EventDraft, mappingVersion: string, receivedAt: Date | string = new Date()): BuildResult {
   const occurredAt = toIso(draft.occurredAt);
   if (!occurredAt) return { ok: false, reason: `occurredAt: not a valid time (${String(draft.occurredAt)})` };
   const idempotencyKey = `${draft.plant}/${draft.source.id}/${draft.key}`;
@@ -90,7 +91,7 @@ export function buildEvent(draft: EventDraft, mappingVersion: string, receivedAt
     ...(draft.line !== undefined && { line: draft.line }),
     ...(draft.workCenter !== undefined && { workCenter: draft.workCenter }),
     occurredAt,
-    receivedAt: receivedAt.toISOString(),
+    receivedAt: typeof receivedAt === 'string' ? receivedAt : receivedAt.toISOString(),
     source: draft.source,
     priority: draft.priority ?? (telemetryTypes.has(draft.type) ? 'telemetry' : 'business'),
     mappingVersion,
