@@ -17,10 +17,11 @@ import { buildEvent, type CanonicalEvent, type EventDraft } from './events.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { ObjectiveWatch } from './objectives.ts';
+import { registerAgentMetrics } from './agent-metrics.ts';
 import { Mapper, type SourceMessage } from './mapping/mapper.ts';
 import { sinkAdapters, sourceAdapters } from './registry.ts';
 import type { Sink, SinkHealth } from './sink.ts';
-import type { IngestResult, Source, SourceStatus } from './source.ts';
+import type { IngestResult, Source } from './source.ts';
 
 export type { IngestResult } from './source.ts';
 
@@ -117,9 +118,7 @@ export class Agent {
     });
     for (const [name, sc] of Object.entries(cfg.sinks)) await this.startSink(name, sc);
     for (const [name, sc] of Object.entries(cfg.sources ?? {})) await this.startSource(name, sc);
-    this.sourceMetrics();
-    this.sinkMetrics();
-    this.configMetrics();
+    registerAgentMetrics(this);
     this.objectives.start();
     await this.startAdmin();
     this.pruneTimer = setInterval(() => this.prune(), 10 * 60_000).unref();
@@ -230,6 +229,12 @@ export class Agent {
       await this.stopSink(name, deadlineMs);
       this.spool.releaseHandedOut(name);
     }
+    for (const name of plan.sinks.removed) {
+      // What it still owes stays in the spool (retention never deletes it): a sink added back later delivers it.
+      const st = this.spool.stats(name);
+      const owed = st.pending + st.held + st.deadLetters;
+      if (owed) this.log.warn({ sink: name, pending: st.pending + st.held, deadLetters: st.deadLetters }, 'sink removed from the config while it still owes events; they stay in the spool');
+    }
     for (const name of [...plan.sinks.changed, ...plan.sinks.added]) await this.startSink(name, next.config.sinks[name]!);
     for (const name of [...plan.sources.changed, ...plan.sources.added]) await this.startSource(name, next.config.sources![name]!);
     if (plan.adminChanged) {
@@ -325,31 +330,6 @@ export class Agent {
       this.log.warn({ source: it.source, address: it.address, reason: it.reason, ...(seen?.suppressed && { alsoRejectedSinceLastLine: seen.suppressed }) }, 'input rejected');
       this.rejectLog.set(it.source, { at: now, suppressed: 0 });
     }
-  }
-
-  /** Every source's status as metrics, read when scraped. */
-  private sourceMetrics(): void {
-    const each = (f: (s: SourceStatus) => number) => () => [...this.sources].map(([source, s]): [Record<string, string>, number] => [{ source }, f(s.status())]);
-    const m = this.metrics;
-    m.sampled('plantsync_source_connected', 'Source connected to its server or broker (1) or not (0)', ['source'], each((s) => (s.connected ? 1 : 0)));
-    m.sampled('plantsync_source_last_message_timestamp_seconds', 'When the source last received a message or value (0: never)', ['source'], each((s) => (s.lastMessageAt ?? 0) / 1000));
-    m.sampled('plantsync_source_reconnects', 'Connections the source rebuilt since the agent started', ['source'], each((s) => s.reconnects));
-    m.sampled('plantsync_source_received', 'Messages or values the source received since the agent started', ['source'], each((s) => s.received));
-    m.sampled('plantsync_source_rejected', 'Input the source could not decode since the agent started', ['source'], each((s) => s.rejected));
-  }
-
-  /** Every sink's backlog and dead letters as metrics, read when scraped. */
-  private sinkMetrics(): void {
-    const m = this.metrics;
-    const each = (f: (s: SinkStatus) => number) => () => [...this.dispatchers.keys()].map((sink): [Record<string, string>, number] => [{ sink }, f(this.sinkStatus(sink))]);
-    m.sampled('plantsync_sink_backlog_events', 'Events a sink still owes (waiting, held behind a key)', ['sink'], each((s) => s.pending + s.held));
-    m.sampled('plantsync_sink_dead_letters', 'Events a sink rejected, waiting for a person (plantsync dlq)', ['sink'], each((s) => s.deadLetters));
-  }
-
-  private configMetrics(): void {
-    const m = this.metrics;
-    m.sampled('plantsync_config_info', 'The config the agent runs (its version as a label); always 1', ['version'], () => [[{ version: this.opts.configVersion }, 1]]);
-    m.sampled('plantsync_config_refused', 'The last config read was refused and the agent runs on the one before (1), or not (0)', [], () => [[{}, this.configState.error ? 1 : 0]]);
   }
 
   sinkStatus(name: string): SinkStatus {

@@ -1,0 +1,33 @@
+// The agent's state as Prometheus gauges read when scraped (sources, sinks, config): nothing is updated per
+// message, and what a reload adds or removes shows at the next scrape.
+import type { Metrics } from './metrics.ts';
+import type { SourceStatus } from './source.ts';
+
+/** What the gauges read from the agent (the Agent class, without importing it). */
+export interface MetricsView {
+  readonly metrics: Metrics;
+  readonly sources: ReadonlyMap<string, { status(): SourceStatus }>;
+  readonly dispatchers: ReadonlyMap<string, unknown>;
+  readonly configVersion: string;
+  readonly configState: { error: unknown };
+  sinkStatus(name: string): { pending: number; held: number; deadLetters: number };
+}
+
+type Sample = [Record<string, string>, number];
+
+export function registerAgentMetrics(a: MetricsView): void {
+  const m = a.metrics;
+  const source = (f: (s: SourceStatus) => number) => () => [...a.sources].map(([name, s]): Sample => [{ source: name }, f(s.status())]);
+  m.sampled('plantsync_source_connected', 'Source connected to its server or broker (1) or not (0)', ['source'], source((s) => (s.connected ? 1 : 0)));
+  m.sampled('plantsync_source_last_message_timestamp_seconds', 'When the source last received a message or value (0: never)', ['source'], source((s) => (s.lastMessageAt ?? 0) / 1000));
+  m.sampled('plantsync_source_reconnects', 'Connections the source rebuilt since the agent started', ['source'], source((s) => s.reconnects));
+  m.sampled('plantsync_source_received', 'Messages or values the source received since the agent started', ['source'], source((s) => s.received));
+  m.sampled('plantsync_source_rejected', 'Input the source could not decode since the agent started', ['source'], source((s) => s.rejected));
+
+  const sink = (f: (s: ReturnType<MetricsView['sinkStatus']>) => number) => () => [...a.dispatchers.keys()].map((name): Sample => [{ sink: name }, f(a.sinkStatus(name))]);
+  m.sampled('plantsync_sink_backlog_events', 'Events a sink still owes (waiting, held behind a key)', ['sink'], sink((s) => s.pending + s.held));
+  m.sampled('plantsync_sink_dead_letters', 'Events a sink rejected, waiting for a person (plantsync dlq)', ['sink'], sink((s) => s.deadLetters));
+
+  m.sampled('plantsync_config_info', 'The config the agent runs (its version as a label); always 1', ['version'], () => [[{ version: a.configVersion }, 1]]);
+  m.sampled('plantsync_config_refused', 'The last config read was refused and the agent runs on the one before (1), or not (0)', [], () => [[{}, a.configState.error ? 1 : 0]]);
+}
