@@ -16,6 +16,7 @@ import { Dispatcher, type DispatcherStats } from './dispatcher.ts';
 import { buildEvent, type CanonicalEvent, type EventDraft } from './events.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
+import { checkSecrets } from './secrets.ts';
 import { ObjectiveWatch } from './objectives.ts';
 import { registerAgentMetrics } from './agent-metrics.ts';
 import { Mapper, type SourceMessage } from './mapping/mapper.ts';
@@ -106,6 +107,7 @@ export class Agent {
 
   private async doStart(): Promise<void> {
     const cfg = this.opts.config;
+    checkSecrets(cfg); // a missing secret stops the start here, named by its JSON path, before anything opens
     const spoolLog = this.opts.log.child({ component: 'spool' });
     this.spool = Spool.open({
       path: join(cfg.agent.stateDir, 'spool.db'),
@@ -218,6 +220,7 @@ export class Agent {
     if (this.stopping) throw new Error('agent is stopping');
     await this.start();
     const old = this.opts.config;
+    checkSecrets(next.config); // before anything is stopped: a missing secret refuses the config as a whole
     const plan = planReload(old, next.config);
     if (plan.restartNeeded.length) throw new ConfigError(`needs a restart to change ${plan.restartNeeded.join(', ')}; still running config ${this.opts.configVersion}`);
     this.opts.config = next.config;

@@ -76,11 +76,18 @@ test('a reload keeps unchanged sources connected, restarts changed sinks, applie
   assert.equal(source.status().connected, false);
 });
 
-test('a config that changes what only a restart can change is refused, and the agent runs on', async (t) => {
+test('a config that changes what only a restart can change, or names a secret that cannot be read, is refused, and the agent runs on', async (t) => {
   const { broker, erp, cfg, agent } = await running(t);
   await assert.rejects(agent.reload({ config: { ...cfg, agent: { ...cfg.agent, plant: '2000' } }, version: 'v2' }), /needs a restart to change \/agent\/plant; still running config v1/);
   assert.equal(agent.configVersion, 'v1');
   assert.equal(agent.config.agent.plant, '1000');
+
+  // A secret the new config names cannot be read: refused before anything is stopped.
+  const sinkBefore = agent.sinks.get('erp');
+  const next = { ...cfg, sinks: { erp: { ...cfg.sinks.erp!, headers: { authorization: '${env:PLANTSYNC_TEST_UNSET_TOKEN}' } } } };
+  await assert.rejects(agent.reload({ config: next, version: 'v3' }), /\/sinks\/erp\/headers\/authorization: environment variable PLANTSYNC_TEST_UNSET_TOKEN is not set/);
+  assert.equal(agent.sinks.get('erp'), sinkBefore, 'the running sink was not touched');
+  assert.equal(agent.configVersion, 'v1');
 });
 
 test('planReload tells unchanged, changed, added and removed apart, and what needs a restart', () => {

@@ -23,3 +23,17 @@ export function resolveSecret(value: string, where: string): string {
     }
   });
 }
+
+/**
+ * Resolves every reference in a config once, without keeping the values: a missing variable or unreadable file is
+ * found before anything starts (or a reload stops anything), named by its JSON path. Throws SecretError.
+ */
+export function checkSecrets(config: unknown, where = ''): void {
+  if (typeof config === 'string') {
+    if (config.includes('${')) resolveSecret(config, where || '/');
+  } else if (Array.isArray(config)) {
+    config.forEach((v, i) => checkSecrets(v, `${where}/${i}`));
+  } else if (config && typeof config === 'object') {
+    for (const [k, v] of Object.entries(config)) if (k !== 'mappings') checkSecrets(v, `${where}/${k}`);
+  }
+}

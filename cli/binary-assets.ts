@@ -16,10 +16,14 @@ import { useSqliteAddon } from '../spool/open.ts';
 
 declare const PLANTSYNC_BUILD_ID: string; // set by the package script: the bundle's content hash
 
-function cacheRoot(): string {
-  if (process.env.PLANTSYNC_CACHE_DIR) return process.env.PLANTSYNC_CACHE_DIR;
+/** Where to unpack: $PLANTSYNC_CACHE_DIR if set (it must work), else the first of the usual places that does. */
+function cacheRoots(): string[] {
+  if (process.env.PLANTSYNC_CACHE_DIR) return [process.env.PLANTSYNC_CACHE_DIR];
+  const roots: string[] = [];
   const xdg = process.env.XDG_CACHE_HOME ?? (homedir() ? join(homedir(), '.cache') : '');
-  return xdg ? join(xdg, 'plantsync') : join(tmpdir(), `plantsync-${userInfo().uid}`);
+  if (xdg) roots.push(join(xdg, 'plantsync'));
+  roots.push(join(tmpdir(), `plantsync-${userInfo().uid}`));
+  return roots;
 }
 
 function privateDir(dir: string): void {
@@ -41,11 +45,25 @@ function unpack(dir: string, asset: string, file: string): string {
   return path;
 }
 
+/** The build's own folder under the first cache root that can be made private; the reasons when none can. */
+function buildDir(): string {
+  const problems: string[] = [];
+  for (const root of cacheRoots()) {
+    try {
+      privateDir(root);
+      const dir = join(root, PLANTSYNC_BUILD_ID);
+      privateDir(dir);
+      return dir;
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  console.error(`plantsync: no folder to unpack the native SQLite addon into (set PLANTSYNC_CACHE_DIR): ${problems.join('; ')}`);
+  process.exit(1);
+}
+
 if (sea.isSea()) {
-  const root = cacheRoot();
-  privateDir(root);
-  const dir = join(root, PLANTSYNC_BUILD_ID);
-  privateDir(dir);
+  const dir = buildDir();
   const mod = { exports: {} as object };
   process.dlopen(mod, unpack(dir, 'better_sqlite3.node', 'better_sqlite3.node'));
   useSqliteAddon(mod.exports);

@@ -72,3 +72,23 @@ test('config show prints the merged config with its version and files, secrets m
   const v = await plantsync('config', 'validate', config);
   assert.match(v.stdout, new RegExp(`10-token\\.json: valid \\(config version ${shown.version.replace('+', '\\+')}\\)`));
 });
+
+test('a secret the agent cannot read: config validate --secrets names it (exit 2), and run stops with one line and exit 2', async (t) => {
+  const dir = tempDir(t);
+  const config = join(dir, 'plantsync.json');
+  const secret = join(dir, 'erp-token');
+  writeFileSync(config, JSON.stringify({ agent: { id: 'gw', plant: '1000', stateDir: dir }, admin: { enabled: false }, sinks: { erp: { type: 'erp-http', url: 'http://127.0.0.1:9/batch', auth: { type: 'bearer', token: `\${file:${secret}}` } } }, routes: [{ sink: 'erp', types: '*' }] }));
+  assert.equal((await plantsync('config', 'validate', config)).code, 0, 'without --secrets only the config is checked');
+  const v = await plantsync('config', 'validate', '--secrets', config);
+  assert.equal(v.code, 2);
+  assert.match(v.stderr, /\/sinks\/erp\/auth\/token: cannot read secret file .*erp-token/);
+  const { proc, log } = runAgent(t, config);
+  const code = await new Promise((r) => proc.once('exit', r));
+  assert.equal(code, 2);
+  const lines = log().trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string });
+  const fatal = lines.find((l) => l.level === 60);
+  assert.match(fatal!.msg, /^\/sinks\/erp\/auth\/token: cannot read secret file/);
+  assert.doesNotMatch(log(), /\n\s+at /, 'no stack trace');
+  writeFileSync(secret, 'tok-1\n');
+  assert.match((await plantsync('config', 'validate', '--secrets', config)).stdout, /valid, secrets readable/);
+});

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { ConfigError, configJsonSchema } from '../agent/config.ts';
 import { loadConfigFiles, maskSecrets } from '../agent/config-files.ts';
+import { checkSecrets, SecretError } from '../agent/secrets.ts';
 
 const DEFAULT = '/etc/plantsync/plantsync.json';
 
@@ -23,9 +24,21 @@ export function register(program: Command): void {
   config
     .command('validate [path]')
     .description('check the config; errors name the file, the JSON path and the reason (exit 2)')
-    .action((path = DEFAULT) => {
+    .option('--secrets', 'also read every ${env:...} and ${file:...} reference, as the agent will (run it as the agent\'s user)')
+    .action((path = DEFAULT, o: { secrets?: boolean }) => {
       const c = load(path);
-      if (c) console.log(`${c.files.join(' + ')}: valid (config version ${c.version})`);
+      if (!c) return;
+      if (o.secrets) {
+        try {
+          checkSecrets(c.config);
+        } catch (err) {
+          if (!(err instanceof SecretError)) throw err;
+          console.error(`${path}: ${err.message}`);
+          process.exitCode = 2;
+          return;
+        }
+      }
+      console.log(`${c.files.join(' + ')}: valid${o.secrets ? ', secrets readable' : ''} (config version ${c.version})`);
     });
   config
     .command('show [path]')

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { Agent } from '../agent/agent.ts';
 import { ConfigError } from '../agent/config.ts';
 import { loadConfigFiles } from '../agent/config-files.ts';
+import { SecretError } from '../agent/secrets.ts';
 import { createLogger } from '../agent/log.ts';
 import { ConfigReloader } from '../agent/config-reload.ts';
 import { SystemdNotifier } from './systemd-notify.ts';
@@ -38,19 +39,33 @@ export function register(program: Command): void {
           .then(() => systemd.ready(`running config ${agent.configVersion}`));
       };
       process.on('SIGHUP', onHup);
-      const stopped = stopOnSignal(agent, Number(o.shutdownDeadline), () => void systemd.stopping());
-      await agent.start();
-      if (o.watch) reloader.watch();
-      await systemd.ready(`running config ${agent.configVersion}`);
-      await stopped;
+      const stopper = stopOnSignal(agent, Number(o.shutdownDeadline), () => void systemd.stopping());
+      let started = true;
+      try {
+        await agent.start();
+      } catch (err) {
+        // A secret that cannot be read is a config problem: one line naming it, exit 2 (the unit does not restart
+        // on 2: RestartPreventExitStatus), not a stack trace every 5 seconds.
+        if (!(err instanceof SecretError)) throw err;
+        log.fatal(err.message);
+        process.exitCode = 2;
+        started = false;
+        stopper.stop();
+      }
+      if (started) {
+        if (o.watch) reloader.watch();
+        await systemd.ready(`running config ${agent.configVersion}`);
+      }
+      await stopper.done;
       reloader.close();
       process.off('SIGHUP', onHup);
     });
 }
 
-/** Resolves after a graceful stop on SIGTERM/SIGINT; a second signal exits at once. */
-export function stopOnSignal(agent: Agent, deadlineMs: number, onStopping?: () => void): Promise<void> {
-  return new Promise((resolve) => {
+/** `done` resolves after a graceful stop, on SIGTERM/SIGINT or `stop()`; a second signal exits at once. */
+export function stopOnSignal(agent: Agent, deadlineMs: number, onStopping?: () => void): { done: Promise<void>; stop: () => void } {
+  let stopNow = () => {};
+  const done = new Promise<void>((resolve) => {
     // The agent may have nothing scheduled while idle; this keeps the process up until it is told to stop.
     const keepAlive = setInterval(() => {}, 3600_000);
     const stop = () => {
@@ -64,7 +79,13 @@ export function stopOnSignal(agent: Agent, deadlineMs: number, onStopping?: () =
         resolve();
       });
     };
+    stopNow = () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      stop();
+    };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  return { done, stop: () => stopNow() };
 }

@@ -44,6 +44,9 @@ if ! id plantsync >/dev/null 2>&1; then
 fi
 chown -R root:plantsync /etc/plantsync
 chmod 0750 /etc/plantsync /etc/plantsync/conf.d
+# systemd makes these for the unit (StateDirectory, CacheDirectory); made here too, so `sudo -u plantsync plantsync
+# ...` works before the first start (the user's home is the state directory).
+install -d -o plantsync -g plantsync -m 0750 /var/lib/plantsync /var/cache/plantsync
 /usr/local/bin/plantsync version
 if /usr/local/bin/plantsync config validate /etc/plantsync/plantsync.json; then valid=yes; else valid=no; fi
 if [ -d /run/systemd/system ]; then

@@ -19,9 +19,9 @@ test('the unit passes systemd-analyze verify without a word', { skip: !has('syst
   const r = spawnSync('systemd-analyze', ['verify', join(dir, 'plantsync.service')], { encoding: 'utf8' });
   assert.equal(r.stdout + r.stderr, '');
   const text = readFileSync(unit, 'utf8');
-  for (const line of ['Type=notify', 'NotifyAccess=all', 'ExecReload=/bin/kill -HUP $MAINPID', 'ProtectSystem=strict', 'NoNewPrivileges=yes', 'Restart=on-failure']) assert.ok(text.includes(`\n${line}\n`), line);
+  for (const line of ['Type=notify', 'NotifyAccess=all', 'ExecReload=/bin/kill -HUP $MAINPID', 'ProtectSystem=strict', 'NoNewPrivileges=yes', 'Restart=on-failure', 'RestartPreventExitStatus=2']) assert.ok(text.includes(`\n${line}\n`), line);
   assert.doesNotMatch(text, /^MemoryDenyWriteExecute=/m, 'breaks V8');
-  assert.match(text, /^ExecStartPre=\/usr\/local\/bin\/plantsync config validate /m);
+  assert.match(text, /^ExecStartPre=\/usr\/local\/bin\/plantsync config validate --secrets /m);
 });
 
 test('under systemd the agent says READY, pings the watchdog, RELOADING on SIGHUP, STOPPING on SIGTERM', { skip: !(has('python3') && has('systemd-notify')) && 'no python3 or systemd-notify' }, async (t) => {
