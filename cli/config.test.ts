@@ -87,8 +87,21 @@ test('a secret the agent cannot read: config validate --secrets names it (exit 2
   assert.equal(code, 2);
   const lines = log().trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string });
   const fatal = lines.find((l) => l.level === 60);
-  assert.match(fatal!.msg, /^\/sinks\/erp\/auth\/token: cannot read secret file/);
+  assert.match(fatal!.msg, /plantsync\.json: \/sinks\/erp\/auth\/token: cannot read secret file/);
   assert.doesNotMatch(log(), /\n\s+at /, 'no stack trace');
   writeFileSync(secret, 'tok-1\n');
   assert.match((await plantsync('config', 'validate', '--secrets', config)).stdout, /valid, secrets readable/);
+});
+
+test('a second agent on the same spool stops at once with one fatal line naming who holds it (exit 1)', async (t) => {
+  const dir = tempDir(t);
+  const config = join(dir, 'plantsync.json');
+  writeFileSync(config, JSON.stringify({ agent: { id: 'gw', plant: '1000', stateDir: dir }, admin: { enabled: false }, sinks: { erp: { type: 'memory' } }, routes: [{ sink: 'erp', types: '*' }] }));
+  const first = runAgent(t, config);
+  await until(() => first.log().includes('agent started'), 'first agent up', 20_000);
+  const second = runAgent(t, config);
+  assert.equal(await new Promise((r) => second.proc.once('exit', r)), 1);
+  const fatal = second.log().trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 60);
+  assert.equal(fatal.length, 1);
+  assert.match(fatal[0]!.msg, /^agent could not start: .*spool.*(in use|locked)/i);
 });

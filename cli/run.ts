@@ -44,11 +44,13 @@ export function register(program: Command): void {
       try {
         await agent.start();
       } catch (err) {
-        // A secret that cannot be read is a config problem: one line naming it, exit 2 (the unit does not restart
-        // on 2: RestartPreventExitStatus), not a stack trace every 5 seconds.
-        if (!(err instanceof SecretError)) throw err;
-        log.fatal(err.message);
-        process.exitCode = 2;
+        // A config problem (a secret that cannot be read) exits 2, which the unit does not restart on: one line
+        // naming it, not a stack trace every 5 seconds. Anything else (the spool held by another agent, a CA file
+        // that cannot be read) is logged as one fatal record and exits 1.
+        const config = err instanceof SecretError || err instanceof ConfigError;
+        if (config) log.fatal(`${o.config}: ${(err as Error).message}`);
+        else log.fatal({ err }, `agent could not start: ${(err as Error).message}`);
+        process.exitCode = config ? 2 : 1;
         started = false;
         stopper.stop();
       }
