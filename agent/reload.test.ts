@@ -68,9 +68,15 @@ test('a reload keeps unchanged sources connected, restarts changed sinks, applie
   assert.deepEqual(versions, [...Array(5).fill('v1:old'), ...Array(5).fill('v2:new')]);
   assert.equal(erp.counters.duplicates, 0);
 
+  // The admin listener follows its settings: off in v2, on (any free port) in v2b.
+  assert.equal(agent.adminUrl, undefined);
+  await agent.reload({ config: { ...next, admin: { port: 0 } }, version: 'v2b' });
+  assert.match(agent.adminUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal((await fetch(`${agent.adminUrl}/healthz`)).status, 200);
+
   // Removing the source stops it; adding it back starts a new one.
   const { robot: _, ...noSources } = next.sources!;
-  const r3 = await agent.reload({ config: { ...next, sources: noSources }, version: 'v3' });
+  const r3 = await agent.reload({ config: { ...next, admin: { port: 0 }, sources: noSources }, version: 'v3' });
   assert.deepEqual(r3.sources.removed, ['robot']);
   assert.equal(agent.sources.size, 0);
   assert.equal(source.status().connected, false);
