@@ -8,8 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DlqRequestError, type DlqRequest, type DlqResult } from './dlq-ops.ts';
-import { AdminRequestError, type RejectedRequest, type RejectedResult, type ReplayRequest } from './rejected-ops.ts';
+import { AdminRequestError, type DlqRequest, type DlqResult } from './dlq-ops.ts';
+import type { RejectedRequest, RejectedResult, ReplayRequest } from './rejected-ops.ts';
 import type { Metrics } from './metrics.ts';
 import type { ObjectivesView } from './objectives.ts';
 import type { DispatcherStats } from './dispatcher.ts';
@@ -169,8 +169,7 @@ async function handleOperation(agent: AdminView, op: (agent: AdminView, body: ne
   try {
     send(200, JSON.stringify(await op(agent, body as never)));
   } catch (err) {
-    const bad = err instanceof DlqRequestError || err instanceof AdminRequestError;
-    send(bad ? 400 : 500, JSON.stringify({ error: (err as Error).message }));
+    send(err instanceof AdminRequestError ? 400 : 500, JSON.stringify({ error: (err as Error).message }));
   }
 }
 

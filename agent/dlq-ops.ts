@@ -26,8 +26,9 @@ export interface DeadLetterStore {
   dropDead(f: DeadFilter, actor: string, reason: string): number;
 }
 
-export class DlqRequestError extends Error {
-  override readonly name = 'DlqRequestError';
+/** A request the caller got wrong (no reason, an unknown sink): 400 over HTTP, exit 2 in the CLI. */
+export class AdminRequestError extends Error {
+  override readonly name = 'AdminRequestError';
 }
 
 export function runDlq(store: DeadLetterStore, r: DlqRequest): DlqResult {
@@ -36,7 +37,7 @@ export function runDlq(store: DeadLetterStore, r: DlqRequest): DlqResult {
     const matching = store.listDead({ ...r.filter, limit: r.filter.limit ?? 1_000_000 });
     return { deadLetters: matching, count: matching.length };
   }
-  if (!r.reason?.trim()) throw new DlqRequestError(`dlq ${r.action} needs a reason (--reason): it goes into the audit log`);
+  if (!r.reason?.trim()) throw new AdminRequestError(`dlq ${r.action} needs a reason (--reason): it goes into the audit log`);
   const actor = r.actor ?? 'unknown';
   return { count: r.action === 'replay' ? store.replayDead(r.filter, actor, r.reason) : store.dropDead(r.filter, actor, r.reason) };
 }

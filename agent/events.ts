@@ -6,6 +6,7 @@ import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { describeFirstError } from './schema-errors.ts';
 import { payloadSchemas, type EventType, eventTypes, telemetryTypes } from './event-payloads.ts';
+import type { SpoolRecord } from '../spool/types.ts';
 
 export { eventTypes, type EventType } from './event-payloads.ts';
 
@@ -75,6 +76,11 @@ function toIso(t: Date | string | number): string | undefined {
  * { ok: false, reason } so the caller can store a rejected record and keep ingesting.
  * The idempotency key is namespaced by plant and source id, so keys from two gateways or two machines never collide.
  */
+/** A canonical event as the spool stores it: its identity and order fields beside the serialized body. */
+export function toRecord(e: CanonicalEvent): SpoolRecord {
+  return { idempotencyKey: e.idempotencyKey, orderingKey: e.orderingKey, type: e.type, priority: e.priority, occurredAt: Date.parse(e.occurredAt), body: JSON.stringify(e) };
+}
+
 export function buildEvent(draft: EventDraft, mappingVersion: string, receivedAt: Date | string = new Date()): BuildResult {
   const occurredAt = toIso(draft.occurredAt);
   if (!occurredAt) return { ok: false, reason: `occurredAt: not a valid time (${String(draft.occurredAt)})` };

@@ -6,15 +6,12 @@
 import type { RejectedFilter, RejectedRecord } from '../spool/admin.ts';
 import type { Spool } from '../spool/spool.ts';
 import type { SpoolRecord } from '../spool/types.ts';
-import { buildEvent, type CanonicalEvent } from './events.ts';
+import { AdminRequestError } from './dlq-ops.ts';
+import { buildEvent, toRecord, type CanonicalEvent } from './events.ts';
 import { Mapper } from './mapping/mapper.ts';
 import type { AgentConfig } from './config.ts';
 import { sourceAdapters } from './registry.ts';
 import type { Source } from './source.ts';
-
-export class AdminRequestError extends Error {
-  override readonly name = 'AdminRequestError';
-}
 
 export interface RejectedRequest {
   action: 'list' | 'replay' | 'drop';
@@ -94,10 +91,6 @@ function remap(rec: RejectedRecord, ctx: RemapContext): { ok: true; events: Cano
     events.push(b.event);
   }
   return { ok: true, events };
-}
-
-export function toRecord(e: CanonicalEvent): SpoolRecord {
-  return { idempotencyKey: e.idempotencyKey, orderingKey: e.orderingKey, type: e.type, priority: e.priority, occurredAt: Date.parse(e.occurredAt), body: JSON.stringify(e) };
 }
 
 const needReason = (what: string, reason: string | undefined) => {

@@ -62,7 +62,7 @@ export function timeOption(v: string | undefined, what: string): number | undefi
 export function failure(err: unknown): void {
   const e = err as Error & { usage?: boolean };
   console.error(e.message);
-  process.exitCode = err instanceof ConfigError || e.usage || e.name === 'DlqRequestError' || e.name === 'AdminRequestError' ? 2 : 1;
+  process.exitCode = err instanceof ConfigError || e.usage || e.name === 'AdminRequestError' ? 2 : 1;
 }
 
 /** The options of every verb that changes what the agent owes: a reason for the audit log, a dry run, no question. */

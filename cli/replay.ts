@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { AgentConfig } from '../agent/config.ts';
 import { loadConfigFiles } from '../agent/config-files.ts';
-import { AdminRequestError, runReplay, type ReplayRequest } from '../agent/rejected-ops.ts';
+import { AdminRequestError } from '../agent/dlq-ops.ts';
+import { runReplay, type ReplayRequest } from '../agent/rejected-ops.ts';
 import { Spool } from '../spool/spool.ts';
 import { changeOptions, confirm, failure, timeOption, viaAgentOrSpool } from './admin-client.ts';
 
