@@ -106,3 +106,31 @@ test('a flood of bad input is stored and counted in full, but logged once per so
   assert.equal(await agent.metrics.value('plantsync_rejected_inputs_total', { source: 'broker-1' }), 500, 'every one counted');
   assert.equal(lines.filter((l) => l.msg === 'input rejected').length, 1, 'one log line');
 });
+
+test('one message never blocks intake: values without original bytes (OPC UA) that are too deep, cyclic or hold a BigInt where a number is due are rejected alone', async (t) => {
+  const dir = tempDir(t);
+  const cfg: AgentConfig = {
+    ...config(dir),
+    mappings: [{ name: 'press', source: 'press', emit: [{ type: 'production.confirmation', key: '{{payload.key}}', orderingKey: '{{payload.order}}/0010',
+      payload: { order: '{{payload.order}}', operation: '0010', workCenter: 'PRESS-01', yield: '{{payload.good}}', scrap: 0, unit: 'PC', final: false } }] }],
+  } as AgentConfig;
+  const agent = new Agent({ config: cfg, configVersion: 'v1', log: pino({ level: 'silent' }) });
+  await agent.start();
+  t.after(() => agent.stop(1000));
+  let deep: unknown = 1;
+  for (let i = 0; i < 10_000; i++) deep = { v: deep };
+  const cyclic: Record<string, unknown> = { key: 'k-cyclic', order: 'Auftrag-Größe', good: 1 };
+  cyclic.self = cyclic;
+  const msg = (payload: unknown) => ({ source: { adapter: 'opcua', id: 'press' }, address: 'ns=2;s=Press.Count', payload, receivedAt: new Date() });
+  const r = await agent.ingestMessages([
+    msg({ key: 'k-deep', order: 'PO-1', good: 1, read: deep }),
+    msg(cyclic),
+    msg({ key: 'k-big', order: 'PO-1', good: 2n ** 64n }),
+    msg({ key: 'k-ok', order: '订单-1001', good: 3 }),
+  ]);
+  assert.deepEqual(r, { accepted: 1, duplicates: 0, rejected: 3 });
+  const reasons = agent.spool.admin.listRejected().map((x) => x.reason);
+  // A cycle is as deep as it gets: it meets the same limit instead of overflowing the stack.
+  assert.deepEqual(reasons.slice(0, 2).map((x) => /nested deeper than 64 levels/.test(x)), [true, true]);
+  assert.match(reasons[2]!, /\/payload\/yield/);
+});

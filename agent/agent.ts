@@ -3,7 +3,7 @@
 // so a source acknowledges upstream only what is durable.
 import { join } from 'node:path';
 import { Spool } from '../spool/spool.ts';
-import type { RejectedInput } from '../spool/admin.ts';
+import { REJECTED_PAYLOAD_LIMIT, type RejectedInput } from '../spool/admin.ts';
 import type { AppendOptions, SpoolNotice, SinkStats } from '../spool/types.ts';
 import { defaultBackoff } from './backoff.ts';
 import { ConfigError, spoolRoutes, type AgentConfig, type SinkConfig } from './config.ts';
@@ -19,7 +19,8 @@ import { Metrics } from './metrics.ts';
 import { checkSecrets } from './secrets.ts';
 import { ObjectiveWatch } from './objectives.ts';
 import { registerAgentMetrics } from './agent-metrics.ts';
-import { Mapper, type SourceMessage } from './mapping/mapper.ts';
+import { Mapper, type MapResult, type SourceMessage } from './mapping/mapper.ts';
+import { copyForRejected, depthOf, DEFAULT_MAX_DEPTH } from './payload.ts';
 import { sinkAdapters, sourceAdapters } from './registry.ts';
 import type { Sink, SinkHealth } from './sink.ts';
 import type { IngestResult, Source } from './source.ts';
@@ -261,12 +262,21 @@ export class Agent {
     const records = [];
     const rejected: RejectedInput[] = [];
     for (const [i, d] of drafts.entries()) {
-      const r = buildEvent(d, this.opts.configVersion, receivedAt);
-      if (r.ok) records.push(toRecord(r.event));
-      else {
-        const raw = opts.rawOf?.(i) ?? { source: d.source?.id ?? 'unknown', address: d.source?.address ?? '', reason: '', payload: JSON.stringify(d) };
-        rejected.push({ ...raw, reason: r.reason });
+      // Whatever one draft does (an invalid field, a body that cannot be serialized) is that draft's rejected
+      // record: never an exception that would make the source retry the whole group forever.
+      let reason: string;
+      try {
+        const r = buildEvent(d, this.opts.configVersion, receivedAt);
+        if (r.ok) {
+          records.push(toRecord(r.event));
+          continue;
+        }
+        reason = r.reason;
+      } catch (err) {
+        reason = `event could not be built: ${(err as Error).message}`;
       }
+      const raw = opts.rawOf?.(i) ?? { source: d.source?.id ?? 'unknown', address: d.source?.address ?? '', reason: '', payload: copyForRejected(d, REJECTED_PAYLOAD_LIMIT) };
+      rejected.push({ ...raw, reason });
     }
     if (rejected.length) this.reject(rejected);
     // State without events still goes through append, so it is committed in order with everything else.
@@ -288,8 +298,9 @@ export class Agent {
     const drafts: EventDraft[] = [];
     const origin: SourceMessage[] = [];
     const rejected: RejectedInput[] = [];
+    const maxDepth = this.opts.config.limits?.maxPayloadDepth ?? DEFAULT_MAX_DEPTH;
     for (const m of msgs) {
-      const r = this.mapper.map(m);
+      const r = this.mapOne(m, maxDepth);
       if (!r.ok) rejected.push(rejectedOf(m, r.reason));
       else for (const d of r.drafts) (drafts.push(d), origin.push(m));
     }
@@ -298,10 +309,20 @@ export class Agent {
     const rawOf = (i: number): RejectedInput => {
       if (i < drafts.length) return rejectedOf(origin[i]!, 'invalid event');
       const d = own[i - drafts.length]!; // a source's own draft (source.gap) that failed its schema
-      return { source: d.source.id, address: d.source.address, reason: '', payload: JSON.stringify(d) };
+      return { source: d.source.id, address: d.source.address, reason: '', payload: copyForRejected(d, REJECTED_PAYLOAD_LIMIT) };
     };
     const res = await this.ingest([...drafts, ...own], { ...opts, rawOf });
     return { ...res, rejected: res.rejected + rejected.length };
+  }
+
+  /** One message through the depth limit and the mapping rules; whatever fails is this message's reason. */
+  private mapOne(m: SourceMessage, maxDepth: number): MapResult {
+    try {
+      if (depthOf(m.payload, maxDepth) > maxDepth) return { ok: false, reason: `payload nested deeper than ${maxDepth} levels (limits.maxPayloadDepth)` };
+      return this.mapper.map(m);
+    } catch (err) {
+      return { ok: false, reason: `mapping failed: ${(err as Error).message}` };
+    }
   }
 
   /** Rejected records: list, replay through the current mapping, drop (agent/rejected-ops.ts). */
@@ -371,9 +392,9 @@ export class Agent {
   }
 }
 
+/** A message's rejected record keeps its original bytes (bounded by the spool), never a re-serialized value. */
 function rejectedOf(m: SourceMessage, reason: string): RejectedInput {
-  const payload = typeof m.payload === 'string' ? m.payload : JSON.stringify(m.payload) ?? '';
-  return { source: m.source.id, address: m.address, reason, payload };
+  return { source: m.source.id, address: m.address, reason, payload: m.raw ?? copyForRejected(m.payload, REJECTED_PAYLOAD_LIMIT) };
 }
 
 function logNotice(log: Logger, n: SpoolNotice): void {

@@ -88,6 +88,14 @@ const Base = Type.Object(
     routes: Type.Array(RouteSchema, { minItems: 1 }),
     sources: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Object({ type: Type.String() }))),
     objectives: Type.Optional(Objectives),
+    limits: Type.Optional(
+      Type.Object(
+        {
+          maxPayloadDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 64, description: 'A decoded payload nested deeper than this (objects, arrays) becomes a rejected record' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     mappings: Type.Optional(Type.Array(MappingRule, { description: 'Rules that turn source messages into canonical events (docs/mapping.md)' })),
   },
   { additionalProperties: false },

@@ -5,6 +5,7 @@ import { hash } from 'node:crypto';
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { describeFirstError } from './schema-errors.ts';
+import { eventJson } from './payload.ts';
 import { payloadSchemas, type EventType, eventTypes, telemetryTypes } from './event-payloads.ts';
 import type { SpoolRecord } from '../spool/types.ts';
 
@@ -78,7 +79,7 @@ function toIso(t: Date | string | number): string | undefined {
  */
 /** A canonical event as the spool stores it: its identity and order fields beside the serialized body. */
 export function toRecord(e: CanonicalEvent): SpoolRecord {
-  return { idempotencyKey: e.idempotencyKey, orderingKey: e.orderingKey, type: e.type, priority: e.priority, occurredAt: Date.parse(e.occurredAt), body: JSON.stringify(e) };
+  return { idempotencyKey: e.idempotencyKey, orderingKey: e.orderingKey, type: e.type, priority: e.priority, occurredAt: Date.parse(e.occurredAt), body: eventJson(e) };
 }
 
 export function buildEvent(draft: EventDraft, mappingVersion: string, receivedAt: Date | string = new Date()): BuildResult {

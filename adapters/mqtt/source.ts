@@ -164,7 +164,7 @@ export class MqttSource implements Source {
         if (p?.responseTopic) properties.responseTopic = p.responseTopic;
         properties.qos = packet.qos;
         properties.retain = packet.retain;
-        this.batch.push({ packet, generation: this.gate.generation, message: { source: { adapter: 'mqtt', id: this.name }, address, payload: d.value, properties, receivedAt: new Date() } });
+        this.batch.push({ packet, generation: this.gate.generation, message: { source: { adapter: 'mqtt', id: this.name }, address, payload: d.value, properties, receivedAt: new Date(), raw: payload } });
       }
     }
     if (this.batch.length >= (this.cfg.maxBatch ?? 2000)) this.queueFlush(true);

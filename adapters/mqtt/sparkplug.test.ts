@@ -27,3 +27,15 @@ test('Sparkplug B: garbage payloads and foreign topics are rejected with a reaso
   const foreign = d.decode('plants/1/x', encode({ seq: 1, metrics: [] }));
   assert.ok(!foreign.ok && /not a Sparkplug B topic/.test(foreign.reason));
 });
+
+test('Sparkplug B: a 64-bit metric beyond 2^53 keeps its exact digits (a BigInt), a small one stays a number', () => {
+  const d = new SparkplugDecoder();
+  const birth = d.decode('spBv1.0/Plant1000/DBIRTH/edge-1/PRESS-01', encode({ seq: 0, metrics: [
+    { name: 'Counter/Total', alias: 1, type: 'UInt64', value: '18446744073709551615' as unknown as number },
+    { name: 'Counter/Small', alias: 2, type: 'UInt64', value: 42 },
+  ] }));
+  assert.ok(birth.ok);
+  const m = (birth.value as { metrics: Record<string, unknown> }).metrics;
+  assert.equal(m['Counter/Total'], 18446744073709551615n);
+  assert.equal(m['Counter/Small'], 42);
+});

@@ -1,7 +1,8 @@
 // Sparkplug B payloads (protobuf, decoded with Eclipse Tahu's sparkplug-payload). Topics are
 // spBv1.0/<group>/<NBIRTH|NDATA|DBIRTH|DDATA|...>/<edge node>[/<device>]. BIRTH messages declare metric names with
 // aliases; DATA messages may carry only the alias, so the decoder remembers each node's and device's aliases and
-// gives mappings metrics by name. 64-bit values (timestamps, seq, aliases) become numbers.
+// gives mappings metrics by name. 64-bit values (timestamps, seq, aliases) become numbers; a 64-bit metric value
+// beyond 2^53 becomes a BigInt with its exact digits, so two counter readings never round to one identity.
 import sparkplug from 'sparkplug-payload';
 import type { Decoded } from './decode.ts';
 
@@ -12,6 +13,12 @@ type LongLike = { toNumber(): number } | number | undefined | null;
 function num(v: unknown): number | undefined {
   if (v === undefined || v === null) return undefined;
   return typeof v === 'number' ? v : typeof (v as { toNumber?: unknown }).toNumber === 'function' ? (v as { toNumber(): number }).toNumber() : Number(v);
+}
+
+/** A metric's 64-bit value: a number where that is exact, else a BigInt (templates print its exact digits). */
+function exact(v: { toNumber(): number; toString(): string }): number | bigint {
+  const n = v.toNumber();
+  return Number.isSafeInteger(n) ? n : BigInt(v.toString());
 }
 
 export interface SparkplugMessage {
@@ -56,7 +63,7 @@ export class SparkplugDecoder {
         continue;
       }
       const v = m.value as unknown;
-      out.metrics[name] = typeof v === 'object' && v !== null && 'toNumber' in v ? num(v) : v;
+      out.metrics[name] = typeof v === 'object' && v !== null && 'toNumber' in v ? exact(v as { toNumber(): number; toString(): string }) : v;
       const ts = num(m.timestamp as LongLike);
       if (ts !== undefined) out.metricTimestamps[name] = ts;
     }

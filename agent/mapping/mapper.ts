@@ -17,6 +17,8 @@ export interface SourceMessage {
   payload: unknown;
   properties?: Record<string, unknown> | undefined;
   receivedAt: Date;
+  /** The message's original bytes, where it had any: a rejected record keeps these, not a re-serialized value. */
+  raw?: Buffer | undefined;
 }
 
 export type MapResult = { ok: true; rule: string; drafts: EventDraft[] } | { ok: false; reason: string };
