@@ -3,13 +3,14 @@
 //   a duplicate answer                delivered (409 by default, or a configured body text)
 //   408 425 429 500 502 503 504       retry (Retry-After honoured, seconds or HTTP date)
 //   connection errors, timeouts       retry
+//   a request that cannot be built    rejected (that event's dead letter; it would never go, however often tried)
 //   any other status                  rejected, with the status and a bounded excerpt of the body
 // Per-item results in a batch answer go through the same table.
 
 export type Verdict =
   | { kind: 'delivered'; duplicate: boolean }
   | { kind: 'retry'; retryAfterMs?: number | undefined; overload: boolean; error: string }
-  | { kind: 'rejected'; status: number; reason: string };
+  | { kind: 'rejected'; status: number | undefined; reason: string };
 
 const RETRY = new Set([408, 425, 429, 500, 502, 503, 504]);
 /** Statuses that say "too much": they shrink the adaptive concurrency. */
@@ -36,6 +37,11 @@ export function classifyStatus(status: number, body: string, retryAfter: string 
 export function classifyError(err: unknown): Verdict {
   const e = err as { code?: string; name?: string; message?: string };
   const what = e.code ?? e.name ?? 'error';
+  // undici refuses to build the request (an invalid header value, method or URL): nothing was sent, and sending
+  // the same request again can never succeed. It is the data's problem, not the ERP's.
+  if (e.code === 'UND_ERR_INVALID_ARG' || e.code === 'ERR_INVALID_URL' || e.code === 'ERR_INVALID_CHAR') {
+    return { kind: 'rejected', status: undefined, reason: `request could not be built: ${excerpt(e.message ?? String(err))}` };
+  }
   const timeout = /TIMEOUT|Timeout|AbortError/.test(what) || /timeout/i.test(e.message ?? '');
   return { kind: 'retry', overload: timeout, error: `${what}: ${excerpt(e.message ?? String(err))}` };
 }

@@ -84,6 +84,8 @@ export class ErpSim {
   private faultUntil = Infinity;
   private nextDoc = 4_900_000_000;
   private server: Server | undefined;
+  /** Headers of the last requests (at most 1,000), for tests that check what went over the wire. */
+  readonly requestHeaders: IncomingMessage['headers'][] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly opts: ErpSimOptions;
 
@@ -92,7 +94,10 @@ export class ErpSim {
   }
 
   async start(): Promise<string> {
-    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      if (this.requestHeaders.push(req.headers) > 1000) this.requestHeaders.shift();
+      void this.handle(req, res);
+    };
     const t = this.opts.tls;
     this.server = t ? createHttps({ key: t.key, cert: t.cert, ca: t.ca, requestCert: t.requestCert, rejectUnauthorized: t.requestCert ?? false }, handler) : createHttp(handler);
     this.server.keepAliveTimeout = 30_000;
@@ -303,7 +308,9 @@ function itemOf(e: unknown): Item {
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
+  const s = Array.isArray(v) ? v[0] : v;
+  // plantsync percent-encodes header values outside printable ASCII (and any with '%'): see headerValue in sink.ts.
+  return s?.includes('%') ? decodeURIComponent(s) : s;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

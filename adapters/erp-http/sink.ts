@@ -82,6 +82,11 @@ export class ErpHttpSink implements Sink {
     const auth = c.auth && Object.fromEntries(Object.entries(c.auth).map(([k, v]) => [k, typeof v === 'string' ? secret(v, `auth.${k}`) : v]));
     this.auth = createAuth(auth as typeof c.auth, this.dispatcher, c.url);
     this.headers = Object.fromEntries(Object.entries(c.headers ?? {}).map(([k, v]) => [k.toLowerCase(), secret(v, `headers.${k}`)]));
+    // A header no request could carry is the sink's configuration problem: refused here, at start, by name, rather
+    // than found on every request (where it would dead-letter every event or retry for ever).
+    for (const [k, v] of Object.entries(this.headers)) {
+      if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(k) || !/^[\t\x20-\x7e]*$/.test(v)) throw new Error(`${where}.headers.${k}: not a valid HTTP header (a name of letters, digits and -, a value of printable ASCII)`);
+    }
     for (const [type, r] of Object.entries(c.routes ?? {})) {
       this.routes.set(type, {
         method: r.method ?? 'POST',
@@ -121,7 +126,7 @@ export class ErpHttpSink implements Sink {
     // Bodies are already JSON: splice the delivery sequence in rather than parse and re-serialize each event.
     const body = `{"batchKey":${JSON.stringify(batch.key)},"events":[${batch.events.map((e) => `{"sequence":${e.seq},${e.body.slice(1)}`).join(',')}]}`;
     const first = batch.events[0]!;
-    const answer = await this.send('POST', this.cfg.url, body, { 'idempotency-key': batch.key, 'x-correlation-id': batch.key, 'x-plantsync-ordering-key': first.orderingKey }, signal);
+    const answer = await this.send('POST', this.cfg.url, body, { 'idempotency-key': batch.key, 'x-correlation-id': batch.key, 'x-plantsync-ordering-key': headerValue(first.orderingKey) }, signal);
     const v = answer.verdict;
     if (v.kind === 'retry') return { kind: 'retry', error: v.error, retryAfterMs: v.retryAfterMs };
     if (v.kind === 'rejected') return { kind: 'rejected', status: v.status, reason: v.reason };
@@ -229,7 +234,8 @@ export class ErpHttpSink implements Sink {
         answer = { status: res.statusCode, body: text, retryAfter: Array.isArray(ra) ? ra[0] : ra, csrfRequired: String(res.headers['x-csrf-token'] ?? '').toLowerCase() === 'required' };
       } catch (err) {
         const v = classifyError(err);
-        release(v.kind === 'retry' && v.overload ? 'overload' : 'failure');
+        // A request that could not even be built says nothing about the ERP: it never moves the breaker.
+        release(v.kind === 'rejected' ? 'neutral' : v.kind === 'retry' && v.overload ? 'overload' : 'failure');
         this.count('error', started);
         return { verdict: v, body: '' };
       } finally {
@@ -295,14 +301,24 @@ export class ErpHttpSink implements Sink {
   }
 }
 
+/**
+ * A header value every HTTP stack accepts, whatever script a business key is written in: printable ASCII other
+ * than '%' goes as it is; anything else (Cyrillic, Chinese, umlauts, CR/LF, '%', spaces) is percent-encoded as
+ * UTF-8 (RFC 3986). An encoded value always holds a '%' and a literal one never does, so two keys never share a
+ * header value, and CR/LF can never start a header of their own. The body carries every key exactly as it is.
+ */
+export function headerValue(s: string): string {
+  return /^[\x21-\x24\x26-\x7e]*$/.test(s) ? s : encodeURIComponent(s);
+}
+
 function eventHeaders(e: ClaimedEvent): Record<string, string> {
   let correlation = e.idempotencyKey;
   const m = /"correlationId":"((?:[^"\\]|\\.)*)"/.exec(e.body);
   if (m) correlation = JSON.parse(`"${m[1]}"`) as string;
   return {
-    'idempotency-key': e.idempotencyKey,
-    'x-correlation-id': correlation,
-    'x-plantsync-ordering-key': e.orderingKey,
+    'idempotency-key': headerValue(e.idempotencyKey),
+    'x-correlation-id': headerValue(correlation),
+    'x-plantsync-ordering-key': headerValue(e.orderingKey),
     'x-plantsync-sequence': String(e.seq),
     'x-plantsync-event-type': e.type,
   };
