@@ -9,6 +9,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdminRequestError, type DlqRequest, type DlqResult } from './dlq-ops.ts';
+import { checkAdminRequest } from './admin-requests.ts';
 import type { RejectedRequest, RejectedResult, ReplayRequest } from './rejected-ops.ts';
 import type { Metrics } from './metrics.ts';
 import type { ObjectivesView } from './objectives.ts';
@@ -111,7 +112,7 @@ export async function startAdminHttp(agent: AdminView, host: string, port: numbe
     };
     const path = (req.url ?? '/').split('?')[0];
     const op = req.method === 'POST' && path ? operations[path] : undefined;
-    if (op) return void handleOperation(agent, op, req, send);
+    if (op) return void handleOperation(agent, path!, op, req, send);
     if (req.method !== 'GET') return send(405, JSON.stringify({ error: 'read-only: GET only' }));
     if (path === '/healthz') return send(200, JSON.stringify({ ok: true }));
     if (path === '/metrics') {
@@ -149,7 +150,7 @@ const operations: Record<string, (agent: AdminView, body: never) => unknown> = {
   '/replay': (agent, r: ReplayRequest) => agent.replay(r),
 };
 
-async function handleOperation(agent: AdminView, op: (agent: AdminView, body: never) => unknown, req: import('node:http').IncomingMessage, send: Send): Promise<void> {
+async function handleOperation(agent: AdminView, path: string, op: (agent: AdminView, body: never) => unknown, req: import('node:http').IncomingMessage, send: Send): Promise<void> {
   const given = Buffer.from(String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
   const want = Buffer.from(agent.adminToken);
   if (given.length !== want.length || !timingSafeEqual(given, want)) return send(401, JSON.stringify({ error: 'the bearer token of <stateDir>/admin.token is needed' }));
@@ -167,6 +168,7 @@ async function handleOperation(agent: AdminView, op: (agent: AdminView, body: ne
     return send(400, JSON.stringify({ error: `not JSON: ${(err as Error).message}` }));
   }
   try {
+    checkAdminRequest(path, body); // before anything runs: a typo is a 400 that touches nothing
     send(200, JSON.stringify(await op(agent, body as never)));
   } catch (err) {
     send(err instanceof AdminRequestError ? 400 : 500, JSON.stringify({ error: (err as Error).message }));

@@ -32,6 +32,7 @@ export class AdminRequestError extends Error {
 }
 
 export function runDlq(store: DeadLetterStore, r: DlqRequest): DlqResult {
+  if (r.action !== 'list' && r.action !== 'replay' && r.action !== 'drop') throw new AdminRequestError(`unknown dlq action '${String(r.action)}' (list, replay, drop)`);
   if (r.action === 'list') return { deadLetters: store.listDead(r.filter) };
   if (r.dryRun) {
     const matching = store.listDead({ ...r.filter, limit: r.filter.limit ?? 1_000_000 });

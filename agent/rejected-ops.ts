@@ -98,6 +98,7 @@ const needReason = (what: string, reason: string | undefined) => {
 };
 
 export async function runRejected(spool: Spool, ctx: RemapContext, r: RejectedRequest): Promise<RejectedResult> {
+  if (r.action !== 'list' && r.action !== 'replay' && r.action !== 'drop') throw new AdminRequestError(`unknown rejected action '${String(r.action)}' (list, replay, drop)`);
   const all = { ...r.filter, limit: r.filter.limit ?? 1_000_000 };
   if (r.action === 'list') return { records: spool.admin.listRejected(r.filter).map(view) };
   if (!r.dryRun) needReason(`rejected ${r.action}`, r.reason);
