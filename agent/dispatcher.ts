@@ -118,7 +118,7 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
     while (this.inflight.size < this.opts.concurrency) {
       let claim: Claim | undefined;
       try {
-        claim = this.spool.claim(this.sink.name, this.opts.maxEvents, this.opts.maxBytes, this.opts.concurrency);
+        claim = this.spool.claim(this.sink.name, this.opts.maxEvents, this.opts.maxBytes, this.opts.concurrency, !this.sink.keepsKeyOrderInBatch);
       } catch (err) {
         this.log.error({ err }, 'claim failed; trying again in 1 s');
         this.armTimer(Date.now() + 1000);

@@ -23,6 +23,13 @@ export type Outcome =
 
 export interface Sink {
   readonly name: string;
+  /**
+   * True only when the target books a request's events of one ordering key in order and stops at the key's first
+   * failure (or books them atomically): then a batch may carry several events of a key. Otherwise (the default) a
+   * batch carries at most one event per key, since a target that books items independently could reject a key's
+   * first event and book its second.
+   */
+  readonly keepsKeyOrderInBatch?: boolean;
   open(): Promise<void>;
   deliver(batch: Batch, signal: AbortSignal): Promise<Outcome>;
   close(): Promise<void>;

@@ -69,8 +69,12 @@ export class Delivery {
   /**
    * The oldest deliverable events of a sink, at most maxEvents / maxBytes, skipping keys that already have a batch
    * out. A due retry goes first and unchanged. Returns undefined when nothing can go now.
+   * `onePerKey` (the default): a batch holds at most one event per ordering key. A target that books a request's
+   * items independently (a batch endpoint, SAP's $batch changesets) could reject a key's first event and book the
+   * next: the later one would overtake. Only a sink that books a key's events in order and stops at the key's first
+   * failure (or books them atomically) may take several at once.
    */
-  claim(s: SinkState, maxEvents: number, maxBytes: number, spread = 1): Claim | undefined {
+  claim(s: SinkState, maxEvents: number, maxBytes: number, spread = 1, onePerKey = true): Claim | undefined {
     const due = s.dueClaim(this.deps.now());
     if (due) {
       due.handedOut = true;
@@ -97,7 +101,7 @@ export class Delivery {
             continue;
           }
           if (s.isBusy(r.okey)) continue; // its batch is out now: the row stays first in line for the key
-        }
+        } else if (onePerKey) continue; // the key's next event waits for this one's outcome (see the claim's doc)
         eligible.push(r);
         keys.add(r.okey);
         // Without spreading, the first maxEvents eligible rows are the batch; spreading needs the whole window.
@@ -145,7 +149,7 @@ export class Delivery {
       return state;
     })();
     this.deps.committed();
-    if (!c) return this.claim(s, maxEvents, maxBytes, spread); // only moved blocked rows aside: look again
+    if (!c) return this.claim(s, maxEvents, maxBytes, spread, onePerKey); // only moved blocked rows aside: look again
     return toClaim(s.name, c, taken);
   }
 

@@ -83,12 +83,24 @@ test('with spread, a batch takes only its share of the waiting keys so concurren
   const s = open(tempDir(t));
   t.after(() => s.close());
   await s.append(Array.from({ length: 12 }, (_, i) => record(i, ['A', 'B', 'C', 'D'][i % 4])));
-  const first = s.claim('erp', 100, Infinity, 2)!;
+  // A sink that keeps a key's order inside a request (onePerKey false) gets every waiting event of its keys.
+  const first = s.claim('erp', 100, Infinity, 2, false)!;
   assert.deepEqual([...new Set(first.events.map((e) => e.orderingKey))], ['A', 'B']);
   assert.deepEqual(first.events.map((e) => e.seq), [1, 2, 5, 6, 9, 10], 'each key in order, all of its waiting events');
-  const second = s.claim('erp', 100, Infinity, 2)!;
+  const second = s.claim('erp', 100, Infinity, 2, false)!;
   assert.deepEqual([...new Set(second.events.map((e) => e.orderingKey))], ['C', 'D']);
-  assert.equal(s.claim('erp', 100, Infinity, 2), undefined);
+  assert.equal(s.claim('erp', 100, Infinity, 2, false), undefined);
+});
+
+test('by default a batch holds at most one event per ordering key: the next waits for the first one\'s outcome', async (t) => {
+  const s = open(tempDir(t));
+  t.after(() => s.close());
+  await s.append(Array.from({ length: 12 }, (_, i) => record(i + 1, ['Auftrag-Größe', 'Заказ-7', '订单-9'][i % 3])));
+  const first = s.claim('erp', 100)!;
+  assert.deepEqual(first.events.map((e) => e.seq), [1, 2, 3], "each key's oldest event only");
+  assert.equal(s.claim('erp', 100), undefined, 'every key has its batch out');
+  s.settle(first, { kind: 'partial', delayMs: 0, results: [{ kind: 'rejected', reason: 'closed' }, { kind: 'delivered' }, { kind: 'delivered' }] });
+  assert.deepEqual(s.claim('erp', 100)!.events.map((e) => e.seq), [5, 6], 'the rejected key is parked; the others go on, one each');
 });
 
 test('a key that must retry waits alone: other keys keep flowing, and the retry re-sends the same batch', async (t) => {
@@ -99,7 +111,7 @@ test('a key that must retry waits alone: other keys keep flowing, and the retry 
   const a = s.claim('erp', 1)!;
   s.settle(a, { kind: 'retry', delayMs: 5_000, error: '503' });
   await s.append([record(3, 'A'), record(4, 'B')]);
-  const b = s.claim('erp', 10)!;
+  const b = s.claim('erp', 10, Infinity, 1, false)!;
   assert.deepEqual(b.events.map((e) => e.seq), [2, 4], 'B flows; A waits behind its retry');
   s.settle(b, { kind: 'delivered' });
   assert.equal(s.claim('erp', 10), undefined, 'nothing for A before its retry time');
@@ -132,8 +144,13 @@ test('a rejected event parks its key until the dead letter is replayed; the repl
   assert.throws(() => s.admin.replayDead({ sink: 'erp' }, 'tech', ''), /reason is required/);
   assert.equal(s.admin.replayDead({ sink: 'erp', orderingKey: 'A' }, 'tech', 'order reopened in ERP'), 1);
   const r = s.claim('erp', 10)!;
-  assert.deepEqual(r.events.map((e) => e.seq), [1, 3, 4]);
+  assert.deepEqual(r.events.map((e) => e.seq), [1], 'the replayed head goes first, alone');
   assert.equal(r.events[0]!.idempotencyKey, record(1).idempotencyKey, 'same idempotency key after replay');
+  s.settle(r, { kind: 'delivered' });
+  const next = s.claim('erp', 10)!;
+  assert.deepEqual(next.events.map((e) => e.seq), [3], "then the key's held events, in order");
+  s.settle(next, { kind: 'delivered' });
+  assert.deepEqual(s.claim('erp', 10)!.events.map((e) => e.seq), [4]);
   const audit = s.admin.auditLog();
   assert.equal(audit[0]!.action, 'dlq.replay');
   assert.equal(audit[0]!.actor, 'tech');

@@ -181,10 +181,12 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
 
   /**
    * Claims the next batch of a sink. `spread`: how many batches the caller may have out at once; a batch then takes
-   * only its share of the waiting ordering keys, so the others are left for concurrent batches.
+   * only its share of the waiting ordering keys, so the others are left for concurrent batches. `onePerKey`: at most
+   * one event per ordering key in a batch (delivery.ts says why); false only for a sink that keeps a key's order
+   * inside one request.
    */
-  claim(sink: string, maxEvents: number, maxBytes = Infinity, spread = 1): Claim | undefined {
-    return this.delivery.claim(this.sinkState(sink), maxEvents, maxBytes, spread);
+  claim(sink: string, maxEvents: number, maxBytes = Infinity, spread = 1, onePerKey = true): Claim | undefined {
+    return this.delivery.claim(this.sinkState(sink), maxEvents, maxBytes, spread, onePerKey);
   }
 
   settle(claim: Claim, outcome: Settlement): void {

@@ -36,6 +36,12 @@ export const ErpHttpSinkConfig = Type.Object(
     type: Type.Literal('erp-http'),
     url: Type.String({ minLength: 1, description: 'Batch endpoint (mode batch), or the base URL for route paths' }),
     mode: Type.Optional(Type.Union([Type.Literal('batch'), Type.Literal('routes')], { default: 'batch' })),
+    keyOrderInBatch: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'Mode batch: true only if the receiver books a request\'s events of one ordering key in order and stops at the key\'s first failure (or books them atomically); then one request may carry several events of a key. Default: at most one per key',
+      }),
+    ),
     routes: Type.Optional(Type.Record(Type.String(), Route, { description: 'Per event type (mode routes)' })),
     headers: Type.Optional(Type.Record(Type.String(), Type.String())),
     csrf: Type.Optional(

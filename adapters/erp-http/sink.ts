@@ -32,6 +32,8 @@ const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 export class ErpHttpSink implements Sink {
   readonly name: string;
+  /** Routes mode sends a key's events one by one and stops at its first failure; batch mode only when configured. */
+  readonly keepsKeyOrderInBatch: boolean;
   pacing!: Pacing;
   private readonly cfg: ErpHttpSinkConfig;
   private readonly log: Logger;
@@ -47,6 +49,7 @@ export class ErpHttpSink implements Sink {
   constructor(name: string, cfg: ErpHttpSinkConfig, ctx: Pick<SinkContext, 'log'> & Partial<SinkContext>) {
     this.name = name;
     this.cfg = cfg;
+    this.keepsKeyOrderInBatch = (cfg.mode ?? 'batch') === 'routes' || cfg.keyOrderInBatch === true;
     this.log = ctx.log;
     this.metrics = ctx.metrics;
     const r = cfg.response ?? {};
