@@ -145,3 +145,22 @@ test('with a linger time, a trickle of new events goes out together in one batch
   await until(() => sink.receiver.counters.accepted === 3, 'delivered');
   assert.equal(sink.receiver.counters.batches, 1);
 });
+
+test('the disk fills while batches settle: the dispatcher backs off and says so, and when space is back it goes on without a restart, every key in order, nothing lost', async (t) => {
+  const { spool, start } = setup(t);
+  const sink = new MemorySink('erp', { type: 'memory' });
+  const erp = sink.receiver;
+  await spool.append(Array.from({ length: 200 }, (_, i) => record(i, ['Auftrag-Größe', 'Заказ-7', '订单-9', 'PO-4711'][i % 4])));
+  // Every settle of a delivered batch deletes its claims row: the disk is full right there.
+  spool.db.exec(`CREATE TEMP TRIGGER disk_full BEFORE DELETE ON main.claims BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+  const d = start(sink);
+  await until(() => d.stats.spoolError !== undefined, 'the dispatcher reports the failing spool');
+  assert.match(d.stats.spoolError!, /settle failed: database or disk is full/);
+  const tried = erp.counters.batches;
+  await new Promise((r) => setTimeout(r, 150));
+  assert.ok(erp.counters.batches - tried <= 6, `it backs off instead of spinning (${erp.counters.batches - tried} batches in 150 ms)`);
+  spool.db.exec('DROP TRIGGER disk_full');
+  await until(() => erp.counters.accepted === 200 && spool.stats('erp').pending === 0 && spool.stats('erp').waitingBatches === 0, () => `all delivered (accepted ${erp.counters.accepted})`);
+  assert.equal(erp.counters.outOfOrder, 0);
+  assert.equal(d.stats.spoolError, undefined, 'recovered');
+});

@@ -36,6 +36,9 @@ export interface DispatcherStats {
   lastSuccessAt: number | undefined;
   lastError: string | undefined;
   lastErrorAt: number | undefined;
+  /** The spool refuses this sink's claims or settles (disk full, I/O error) since then, with the error; else undefined. */
+  spoolFailingSince: number | undefined;
+  spoolError: string | undefined;
 }
 
 export interface DeliveryReport {
@@ -55,7 +58,12 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
     lastSuccessAt: undefined,
     lastError: undefined,
     lastErrorAt: undefined,
+    spoolFailingSince: undefined,
+    spoolError: undefined,
   };
+  /** Consecutive claim/settle failures of the spool: the pump waits the shared backoff before it tries again. */
+  private spoolFailures = 0;
+  private pausedUntil = 0;
   private readonly inflight = new Map<number, Promise<void>>();
   private readonly abort = new AbortController();
   private running = false;
@@ -115,15 +123,16 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
 
   private pump(): void {
     if (!this.running) return;
+    if (Date.now() < this.pausedUntil) return this.armTimer(this.pausedUntil);
     while (this.inflight.size < this.opts.concurrency) {
       let claim: Claim | undefined;
       try {
         claim = this.spool.claim(this.sink.name, this.opts.maxEvents, this.opts.maxBytes, this.opts.concurrency, !this.sink.keepsKeyOrderInBatch);
       } catch (err) {
-        this.log.error({ err }, 'claim failed; trying again in 1 s');
-        this.armTimer(Date.now() + 1000);
+        this.spoolFailed('claim', err);
         return;
       }
+      this.spoolOk();
       if (!claim) break;
       const p = this.run(claim);
       this.inflight.set(claim.id, p);
@@ -190,13 +199,38 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
       }
       this.account(claim, outcome, settlement);
       this.emit('settled', { claim, outcome, settlement, ms: performance.now() - started });
+      this.spoolOk();
     } catch (err) {
-      this.log.error({ err, claim: claim.id }, 'settle failed; the batch stays claimed and is re-sent after restart');
+      // The spool rolled the settle back and put the batch back in line: it goes out again (same batch key, which
+      // the ERP recognises) once the spool takes writes again.
+      this.spoolFailed('settle', err, claim.id);
     } finally {
       this.inflight.delete(claim.id);
       this.setInFlight();
       this.schedulePump();
     }
+  }
+
+  /** The spool failed a claim or settle: back off (the one backoff), say so once, and show it in status. */
+  private spoolFailed(what: 'claim' | 'settle', err: unknown, claim?: number): void {
+    const now = Date.now();
+    this.spoolFailures++;
+    this.pausedUntil = now + retryDelay({ ...this.opts.backoff, maxRetryAfterMs: Infinity }, this.spoolFailures, undefined, this.opts.random) + 100;
+    this.stats.spoolError = `${what} failed: ${(err as Error).message}`;
+    if (this.stats.spoolFailingSince === undefined) {
+      this.stats.spoolFailingSince = now;
+      this.log.error({ err, claim }, `spool ${what} failed; deliveries pause and try again with backoff`);
+    } else this.log.debug({ err: (err as Error).message, claim }, `spool ${what} failed again`);
+    this.armTimer(this.pausedUntil);
+  }
+
+  private spoolOk(): void {
+    if (this.spoolFailures === 0) return;
+    this.log.info({ failingForMs: Date.now() - (this.stats.spoolFailingSince ?? Date.now()) }, 'spool takes claims and settles again');
+    this.spoolFailures = 0;
+    this.pausedUntil = 0;
+    this.stats.spoolFailingSince = undefined;
+    this.stats.spoolError = undefined;
   }
 
   private toSettlement(claim: Claim, o: Outcome): Settlement {

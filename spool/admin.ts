@@ -86,7 +86,14 @@ export class Admin {
   }
 
   private write<T>(fn: () => T): T {
-    const result = this.db.transaction(fn)();
+    let result: T;
+    try {
+      result = this.db.transaction(fn)();
+    } catch (err) {
+      // Rolled back: the sinks' memory (parked keys, held keys) is read again from the tables (delivery.ts).
+      for (const s of this.sinks.values()) s.reload(this.db);
+      throw err;
+    }
     this.durable();
     return result;
   }

@@ -130,7 +130,7 @@ export class Delivery {
       s.nothingClaimable = true;
       return undefined;
     }
-    const c = this.deps.db.transaction(() => {
+    const c = this.atomically(s, () => {
       for (const r of toHold) {
         this.st.delOutbox.run(s.id, r.seq);
         this.st.insHeld.run(s.id, r.okey, r.seq);
@@ -147,7 +147,7 @@ export class Delivery {
       const state: ClaimState = { id, seqs, keys, batchKey, attempts: 0, notBefore: 0, handedOut: true };
       s.addClaim(state);
       return state;
-    })();
+    });
     this.deps.committed();
     if (!c) return this.claim(s, maxEvents, maxBytes, spread, onePerKey); // only moved blocked rows aside: look again
     return toClaim(s.name, c, taken);
@@ -177,7 +177,7 @@ export class Delivery {
   }
 
   private settleTx(s: SinkState, c: ClaimState, claim: Claim, outcome: Settlement, now: number): void {
-    this.deps.db.transaction(() => {
+    this.atomically(s, () => {
       switch (outcome.kind) {
         case 'delivered':
           this.finish(s, c, claim.events, claim.events.map((_, i) => ({ kind: 'delivered', receipt: outcome.receipts?.[i] })), 0);
@@ -199,7 +199,22 @@ export class Delivery {
           this.finish(s, c, claim.events, outcome.results, outcome.delayMs);
           break;
       }
-    })();
+    }, c.id);
+  }
+
+  /**
+   * Runs a transaction that changes this sink's memory beside its tables. If SQLite fails (disk full in the middle,
+   * an I/O error) it rolls the tables back, and the memory is read again from them: memory never keeps a change the
+   * file does not have (a key marked busy for ever, a claim that is not in the file). `release`: a claim whose
+   * settle failed goes back in line (re-sent later under the same batch key) instead of staying handed out.
+   */
+  atomically<T>(s: SinkState, fn: () => T, release?: number): T {
+    try {
+      return this.deps.db.transaction(fn)();
+    } catch (err) {
+      s.reload(this.deps.db, release);
+      throw err;
+    }
   }
 
   /** Applies per-event results; events to retry stay in the claim (re-keyed), the rest leave it. */

@@ -39,6 +39,32 @@ export class SinkState {
 
   static load(db: Db, id: number, name: string): SinkState {
     const s = new SinkState(id, name);
+    s.readFrom(db);
+    return s;
+  }
+
+  /**
+   * Forgets the memory and reads it again from the tables: after a transaction failed (disk full, I/O error) and
+   * SQLite rolled it back, memory must not keep what the transaction had begun to change. Claims a dispatcher
+   * still holds stay handed out, except `release` (a claim whose settle failed: it goes out again, same batch key).
+   */
+  reload(db: Db, release?: number): void {
+    const out = new Set([...this.claims.values()].filter((c) => c.handedOut && c.id !== release).map((c) => c.id));
+    this.claims.clear();
+    this.busy.clear();
+    this.parked.clear();
+    this.heldKeys.clear();
+    this.nothingClaimable = false;
+    this.readFrom(db);
+    for (const id of out) {
+      const c = this.claims.get(id);
+      if (c) c.handedOut = true;
+    }
+  }
+
+  private readFrom(db: Db): void {
+    const s = this;
+    const id = this.id;
     const rows = db
       .prepare('SELECT id, seqs, keys, batch_key, attempts, not_before FROM claims WHERE sink = ? ORDER BY id')
       .all(id) as { id: number; seqs: string; keys: string; batch_key: string; attempts: number; not_before: number }[];
@@ -61,7 +87,6 @@ export class SinkState {
     for (const k of db.prepare('SELECT DISTINCT okey FROM held WHERE sink = ?').pluck().all(id) as string[]) {
       s.heldKeys.add(k);
     }
-    return s;
   }
 
   addClaim(c: ClaimState): void {

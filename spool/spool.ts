@@ -288,9 +288,9 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
 
   /** Held events of a key that nothing blocks any more (a crash between settle steps) go back to the outbox. */
   private recoverHeld(s: SinkState): void {
-    this.db.transaction(() => {
+    this.delivery.atomically(s, () => {
       for (const k of [...s.heldKeys]) this.delivery.releaseIfFree(s, k);
-    })();
+    });
   }
 }
 
