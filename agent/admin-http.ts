@@ -28,6 +28,8 @@ export interface AdminView {
   readonly dispatchers: ReadonlyMap<string, unknown>;
   sinkStatus(name: string): SinkStats & DispatcherStats & { breaker: string };
   rejectedRecords(): number;
+  /** Why the agent cannot commit or deliver now (agent/readiness.ts). */
+  readiness(): string[];
   readonly objectives: { view(): ObjectivesView };
   dlq(r: DlqRequest): DlqResult;
   rejected(r: RejectedRequest): Promise<RejectedResult>;
@@ -84,7 +86,7 @@ export function agentStatus(agent: AdminView): AgentStatus {
     }),
   );
   const objectives = agent.objectives.view();
-  const notReady = [...Object.entries(sources).flatMap(([n, s]) => (s.connected ? [] : [`source '${n}' is not connected`])), ...objectives.breached];
+  const notReady = [...agent.readiness(), ...Object.entries(sources).flatMap(([n, s]) => (s.connected ? [] : [`source '${n}' is not connected`])), ...objectives.breached];
   return {
     agentId: agent.config.agent.id,
     configVersion: agent.configVersion,

@@ -11,6 +11,7 @@ export interface MetricsView {
   readonly configVersion: string;
   readonly configState: { error: unknown };
   sinkStatus(name: string): { pending: number; held: number; deadLetters: number };
+  readonly spool: { maintenance: { fullness(): { full: boolean; usedBytes: number; capBytes: number } } };
 }
 
 type Sample = [Record<string, string>, number];
@@ -27,6 +28,11 @@ export function registerAgentMetrics(a: MetricsView): void {
   const sink = (f: (s: ReturnType<MetricsView['sinkStatus']>) => number) => () => [...a.dispatchers.keys()].map((name): Sample => [{ sink: name }, f(a.sinkStatus(name))]);
   m.sampled('plantsync_sink_backlog_events', 'Events a sink still owes (waiting, held behind a key)', ['sink'], sink((s) => s.pending + s.held));
   m.sampled('plantsync_sink_dead_letters', 'Events a sink rejected, waiting for a person (plantsync dlq)', ['sink'], sink((s) => s.deadLetters));
+
+  const fill = (f: (x: { full: boolean; usedBytes: number; capBytes: number }) => number) => () => [[{}, f(a.spool.maintenance.fullness())] as Sample];
+  m.sampled('plantsync_spool_used_bytes', 'Bytes of the spool file in use (live pages)', [], fill((x) => x.usedBytes));
+  m.sampled('plantsync_spool_cap_bytes', 'Byte cap of the spool (spool.capBytes)', [], fill((x) => x.capBytes));
+  m.sampled('plantsync_spool_backpressure', 'The spool refuses business events at its cap (1): sources stop acknowledging; else 0', [], fill((x) => (x.full ? 1 : 0)));
 
   m.sampled('plantsync_config_info', 'The config the agent runs (its version as a label); always 1', ['version'], () => [[{ version: a.configVersion }, 1]]);
   m.sampled('plantsync_config_refused', 'The last config read was refused and the agent runs on the one before (1), or not (0)', [], () => [[{}, a.configState.error ? 1 : 0]]);

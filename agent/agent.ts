@@ -2,9 +2,9 @@
 // canonical events, invalid ones become rejected records, and the promise resolves only after the spool commit,
 // so a source acknowledges upstream only what is durable.
 import { join } from 'node:path';
-import { Spool } from '../spool/spool.ts';
+import { Spool, SpoolFullError } from '../spool/spool.ts';
 import { REJECTED_PAYLOAD_LIMIT, type RejectedInput } from '../spool/admin.ts';
-import type { AppendOptions, SpoolNotice, SinkStats } from '../spool/types.ts';
+import type { AppendOptions, SpoolNotice, SinkStats, SpoolRecord } from '../spool/types.ts';
 import { defaultBackoff } from './backoff.ts';
 import { ConfigError, spoolRoutes, type AgentConfig, type SinkConfig } from './config.ts';
 import { planReload, type ReloadReport } from './reload-plan.ts';
@@ -18,6 +18,7 @@ import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { checkSecrets } from './secrets.ts';
 import { ObjectiveWatch } from './objectives.ts';
+import { defaultReadiness, readinessProblems } from './readiness.ts';
 import { registerAgentMetrics } from './agent-metrics.ts';
 import { Mapper, type MapResult, type SourceMessage } from './mapping/mapper.ts';
 import { copyForRejected, depthOf, DEFAULT_MAX_DEPTH } from './payload.ts';
@@ -259,7 +260,7 @@ export class Agent {
   async ingest(drafts: EventDraft[], opts: { rawOf?: (i: number) => RejectedInput } & AppendOptions = {}): Promise<IngestResult> {
     if (this.intakeClosed) throw new Error('agent is stopping: not taking events');
     const receivedAt = new Date().toISOString(); // once per group, not per event
-    const records = [];
+    const records: SpoolRecord[] = [];
     const rejected: RejectedInput[] = [];
     for (const [i, d] of drafts.entries()) {
       // Whatever one draft does (an invalid field, a body that cannot be serialized) is that draft's rejected
@@ -278,9 +279,11 @@ export class Agent {
       const raw = opts.rawOf?.(i) ?? { source: d.source?.id ?? 'unknown', address: d.source?.address ?? '', reason: '', payload: copyForRejected(d, REJECTED_PAYLOAD_LIMIT) };
       rejected.push({ ...raw, reason });
     }
-    if (rejected.length) this.reject(rejected);
     // State without events still goes through append, so it is committed in order with everything else.
-    const results = records.length || opts.state?.length ? await this.spool.append(records, opts) : (opts.onCommitted?.(), []);
+    const results = await this.committing(async () => {
+      if (rejected.length) this.reject(rejected);
+      return records.length || opts.state?.length ? await this.spool.append(records, opts) : (opts.onCommitted?.(), []);
+    });
     const duplicates = results.filter((r) => r.duplicate).length;
     const out = { accepted: results.length - duplicates, duplicates, rejected: rejected.length };
     this.ingestStats.accepted += out.accepted;
@@ -323,6 +326,43 @@ export class Agent {
     } catch (err) {
       return { ok: false, reason: `mapping failed: ${(err as Error).message}` };
     }
+  }
+
+  /** Runs a commit and remembers whether commits fail (for readiness): a full spool is back-pressure, not a failure. */
+  private async committing<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      const r = await fn();
+      this.commitFailing = undefined;
+      return r;
+    } catch (err) {
+      if (!(err instanceof SpoolFullError) && !this.intakeClosed) this.commitFailing ??= { since: Date.now(), error: (err as Error).message };
+      throw err;
+    }
+  }
+  private commitFailing: { since: number; error: string } | undefined;
+
+  /** Why the agent cannot commit or deliver now (empty: it can); /readyz and status add sources and objectives. */
+  readiness(): string[] {
+    const r = this.opts.config.readiness ?? {};
+    const full = this.spool.maintenance.fullness();
+    return readinessProblems({
+      now: Date.now(),
+      settings: { breakerOpenSeconds: r.breakerOpenSeconds ?? defaultReadiness.breakerOpenSeconds, stallSeconds: r.stallSeconds ?? defaultReadiness.stallSeconds },
+      commitFailing: this.commitFailing ?? this.spool.flushFailure(),
+      spoolFull: full.full ? full : undefined,
+      sinks: [...this.dispatchers].map(([name, d]) => {
+        const st = this.spool.stats(name);
+        return {
+          name,
+          startedAt: d.startedAt,
+          lastSuccessAt: d.stats.lastSuccessAt,
+          workWaiting: st.pending + st.inFlightBatches + st.waitingBatches,
+          breakerOpenSince: this.sinks.get(name)?.health?.().breakerOpenSince,
+          spoolFailingSince: d.stats.spoolFailingSince,
+          spoolError: d.stats.spoolError,
+        };
+      }),
+    });
   }
 
   /** Rejected records: list, replay through the current mapping, drop (agent/rejected-ops.ts). */

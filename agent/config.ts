@@ -88,6 +88,15 @@ const Base = Type.Object(
     routes: Type.Array(RouteSchema, { minItems: 1 }),
     sources: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Object({ type: Type.String() }))),
     objectives: Type.Optional(Objectives),
+    readiness: Type.Optional(
+      Type.Object(
+        {
+          breakerOpenSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, default: 300, description: 'A sink whose circuit breaker has not closed for this long makes the agent not ready' })),
+          stallSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, default: 300, description: 'A sink with events waiting and nothing delivered for this long makes the agent not ready' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     limits: Type.Optional(
       Type.Object(
         {

@@ -64,6 +64,7 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
   /** Consecutive claim/settle failures of the spool: the pump waits the shared backoff before it tries again. */
   private spoolFailures = 0;
   private pausedUntil = 0;
+  readonly startedAt = Date.now();
   private readonly inflight = new Map<number, Promise<void>>();
   private readonly abort = new AbortController();
   private running = false;

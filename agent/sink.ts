@@ -40,4 +40,6 @@ export interface Sink {
 export interface SinkHealth {
   breaker: 'closed' | 'half-open' | 'open';
   concurrencyLimit?: number;
+  /** Since when (epoch ms) the breaker has not been closed: readiness fails once that is too long. */
+  breakerOpenSince?: number;
 }

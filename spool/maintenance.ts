@@ -18,6 +18,11 @@ const PRUNE_CHUNK = 2000;
 export class Maintenance {
   private warned = false;
   private full = false;
+
+  /** The last append group met the cap with business events (back-pressure), and how full the spool is. */
+  fullness(): { full: boolean; usedBytes: number; capBytes: number } {
+    return { full: this.full, usedBytes: this.usedBytes(), capBytes: this.opts.capBytes };
+  }
   private readonly st;
   private readonly db: Db;
   private readonly sinks: Map<string, SinkState>;

@@ -169,6 +169,11 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     return new Map(rows.map((r) => [r.key, r.value]));
   }
 
+  /** A failed WAL flush (sticky until restart: nothing more is confirmed), since when; undefined while flushes work. */
+  flushFailure(): { since: number; error: string } | undefined {
+    return this.wal.failure;
+  }
+
   /** WAL flushes so far: under load far fewer than commits, as commits share them. */
   get flushes(): number {
     return this.wal.flushes;

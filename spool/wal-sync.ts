@@ -24,7 +24,13 @@ export class WalSync {
   private flushing = false;
   private startQueued = false;
   private waiters: Waiter[] = [];
-  private failure: Error | undefined;
+  private failed: Error | undefined;
+  private failedAt = 0;
+
+  /** The sticky flush failure, if any, and since when. */
+  get failure(): { since: number; error: string } | undefined {
+    return this.failed && { since: this.failedAt, error: this.failed.message };
+  }
   private readonly path: string;
   private readonly flush: (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
   /** Flushes run so far (for metrics and tests: far fewer than commits under load). */
@@ -42,7 +48,7 @@ export class WalSync {
 
   /** Resolves once every commit made so far is on disk. */
   synced(): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.failed) return Promise.reject(this.failed);
     if (this.flushed >= this.committed) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.waiters.push({ upTo: this.committed, resolve, reject });
@@ -60,7 +66,7 @@ export class WalSync {
 
   /** Flushes now, blocking: for rare writes that must be durable when the call returns (admin actions, close). */
   syncNow(): void {
-    if (this.failure) throw this.failure;
+    if (this.failed) throw this.failed;
     const upTo = this.committed;
     try {
       const fd = this.open();
@@ -68,7 +74,7 @@ export class WalSync {
       this.flushes++;
     } catch (err) {
       this.fail(err as Error);
-      throw this.failure!;
+      throw this.failed!;
     }
     this.done(upTo);
   }
@@ -79,7 +85,7 @@ export class WalSync {
   }
 
   private start(): void {
-    if (this.flushing || this.failure) return;
+    if (this.flushing || this.failed) return;
     const upTo = this.committed;
     let fd: number | undefined;
     try {
@@ -107,8 +113,9 @@ export class WalSync {
   }
 
   private fail(err: Error): void {
-    this.failure ??= new Error(`spool: flushing ${this.path} failed (${err.message}); nothing more is confirmed until the agent restarts`);
-    for (const w of this.waiters.splice(0)) w.reject(this.failure);
+    if (!this.failed) this.failedAt = Date.now();
+    this.failed ??= new Error(`spool: flushing ${this.path} failed (${err.message}); nothing more is confirmed until the agent restarts`);
+    for (const w of this.waiters.splice(0)) w.reject(this.failed);
   }
 
   private open(): number | undefined {

@@ -96,8 +96,13 @@ export class Pacing {
     }
   }
 
+  /** Since when the breaker has not been closed (open or probing), for readiness; undefined while closed. */
+  openSince: number | undefined;
+
   private setState(s: BreakerState): void {
     if (this.state === s) return;
+    if (s === 'closed') this.openSince = undefined;
+    else this.openSince ??= Date.now();
     this.state = s;
     this.onStateChange(s);
     this.wakeAll();

@@ -117,7 +117,7 @@ export class ErpHttpSink implements Sink {
   }
 
   health(): SinkHealth {
-    return { breaker: this.pacing.state, concurrencyLimit: this.pacing.limit };
+    return { breaker: this.pacing.state, concurrencyLimit: this.pacing.limit, ...(this.pacing.openSince !== undefined && { breakerOpenSince: this.pacing.openSince }) };
   }
 
   deliver(batch: Batch, signal: AbortSignal): Promise<Outcome> {
