@@ -144,7 +144,7 @@ export class Agent {
         maxEvents: d.maxEvents ?? 500,
         maxBytes: d.maxBytes ?? 1_048_576,
         lingerMs: d.lingerMs ?? 0,
-        backoff: { ...defaultBackoff, ...d.backoff, maxRetryAfterMs: d.backoff?.maxRetryAfterMs ?? Infinity },
+        backoff: { ...defaultBackoff, ...d.backoff, maxRetryAfterMs: d.backoff?.maxRetryAfterMs ?? defaultBackoff.maxRetryAfterMs },
         metrics: this.metrics,
         onDelivered: (type, occurredAt, now) => this.objectives.delivered(name, type, occurredAt, now),
       },

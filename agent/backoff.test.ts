@@ -10,8 +10,10 @@ test('backoff grows exponentially up to its cap, with full jitter below the ceil
   assert.equal(retryDelay(p, 3, undefined, () => 0), 0, 'full jitter reaches down to zero');
 });
 
-test('a server-given Retry-After wins over backoff, with no hidden cap', () => {
-  assert.equal(retryDelay(defaultBackoff, 1, 3 * 3600_000), 3 * 3600_000, 'three hours asked, three hours waited');
+test('a server-given Retry-After wins over backoff, up to the configured maximum (one hour by default, documented)', () => {
+  assert.equal(retryDelay(defaultBackoff, 1, 1800_000), 1800_000, 'half an hour asked, half an hour waited');
+  assert.equal(retryDelay(defaultBackoff, 1, 365 * 24 * 3600_000), 3600_000, 'a year asked: one hour');
+  assert.equal(retryDelay({ ...defaultBackoff, maxRetryAfterMs: 4 * 3600_000 }, 1, 3 * 3600_000), 3 * 3600_000, 'a larger maximum when configured');
   assert.equal(retryDelay({ ...defaultBackoff, maxRetryAfterMs: 600_000 }, 1, 3 * 3600_000), 600_000, 'only a configured maximum caps it');
   assert.equal(retryDelay(defaultBackoff, 1, 0), 0);
 });

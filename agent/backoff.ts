@@ -1,17 +1,21 @@
 // The one backoff for every sink: capped exponential with full jitter (AWS architecture blog, "Exponential Backoff
 // And Jitter"), so a fleet of gateways does not retry in lockstep against a recovering ERP. A delay the sink was
-// given by the remote side (Retry-After) wins, capped only by an explicit configured maximum, never by a hidden one.
+// given by the remote side (Retry-After) wins, up to a configured maximum (one hour by default, documented: a
+// Retry-After of a year must not park a batch for a year). Timers never see more than MAX_TIMER_MS.
 
 export interface BackoffPolicy {
   /** First retry waits up to this long. */
   baseMs: number;
   /** Exponential growth stops here. */
   capMs: number;
-  /** Upper bound for a server-requested delay; Infinity (the default) honours whatever the server asked. */
+  /** Upper bound for a server-requested delay (default one hour). */
   maxRetryAfterMs: number;
 }
 
-export const defaultBackoff: BackoffPolicy = { baseMs: 500, capMs: 60_000, maxRetryAfterMs: Infinity };
+export const defaultBackoff: BackoffPolicy = { baseMs: 500, capMs: 60_000, maxRetryAfterMs: 3_600_000 };
+
+/** setTimeout's largest delay (2^31 - 1 ms, ~24.8 days): a longer one fires at once, in a busy loop. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Delay before retry number `attempt` (1 for the first retry).

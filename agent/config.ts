@@ -14,7 +14,7 @@ const Backoff = Type.Object(
   {
     baseMs: Type.Optional(Type.Integer({ minimum: 1, default: 500 })),
     capMs: Type.Optional(Type.Integer({ minimum: 1, default: 60_000 })),
-    maxRetryAfterMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Upper bound for a server-requested delay; unset honours any' })),
+    maxRetryAfterMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, default: 3_600_000, description: 'Upper bound for a server-requested delay (Retry-After)' })),
   },
   { additionalProperties: false },
 );

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { Spool } from '../spool/spool.ts';
 import type { Claim, Settlement } from '../spool/types.ts';
-import { retryDelay, type BackoffPolicy } from './backoff.ts';
+import { MAX_TIMER_MS, retryDelay, type BackoffPolicy } from './backoff.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { Batch, Outcome, Sink } from './sink.ts';
@@ -170,7 +170,7 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
       this.timer = undefined;
       this.timerAt = Infinity;
       this.pump();
-    }, Math.max(0, at - Date.now()));
+    }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now()))); // a longer delay would fire at once, over and over
   }
 
   private async run(claim: Claim): Promise<void> {
@@ -245,7 +245,9 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
           kind: 'retry',
           error: o.error,
           delayMs: retryDelay(this.opts.backoff, claim.attempts + 1, o.retryAfterMs, this.opts.random),
-          serverAsked: o.retryAfterMs !== undefined,
+          // A wait the server asked for, or one after an unusable answer, is not cut short when other batches succeed:
+          // an unusable 2xx beside healthy batches was otherwise re-sent ~10 times a second for ever.
+          serverAsked: o.retryAfterMs !== undefined || o.keepBackoff === true,
         };
       case 'partial':
         return { kind: 'partial', results: o.results, delayMs: retryDelay(this.opts.backoff, claim.attempts + 1, o.retryAfterMs, this.opts.random) };

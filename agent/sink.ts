@@ -17,7 +17,13 @@ export interface Batch {
 
 export type Outcome =
   | { kind: 'delivered'; receipts?: (string | undefined)[] }
-  | { kind: 'retry'; error: string; retryAfterMs?: number | undefined }
+  | {
+      kind: 'retry';
+      error: string;
+      retryAfterMs?: number | undefined;
+      /** The remote side answered, only not usably: this wait is not cut short when the sink recovers elsewhere. */
+      keepBackoff?: boolean;
+    }
   | { kind: 'rejected'; status?: number | undefined; reason: string }
   | { kind: 'partial'; results: ItemResult[]; retryAfterMs?: number | undefined };
 

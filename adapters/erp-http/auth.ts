@@ -3,6 +3,10 @@
 // retry once. Secret values are resolved by the caller and never logged.
 import { request, type Dispatcher } from 'undici';
 import type { ErpHttpSinkConfig } from './config.ts';
+import { readBounded } from './answer.ts';
+
+/** A token answer is a few hundred bytes; 64 KiB leaves room for large JWTs. */
+const TOKEN_ANSWER_LIMIT = 65_536;
 
 export type AuthConfig = NonNullable<ErpHttpSinkConfig['auth']>;
 
@@ -73,7 +77,9 @@ class OAuth2 implements Auth {
       body: form.toString(),
       signal,
     });
-    const text = await res.body.text();
+    // Bounded: a token endpoint answering 300 MB once took the agent to 1.16 GB of memory.
+    const { text, cut } = await readBounded(res.body, TOKEN_ANSWER_LIMIT);
+    if (cut) throw Object.assign(new Error(`token endpoint answer is larger than ${TOKEN_ANSWER_LIMIT} bytes`), { code: 'OAUTH_TOKEN' });
     if (res.statusCode !== 200) throw Object.assign(new Error(`token endpoint answered HTTP ${res.statusCode}`), { code: 'OAUTH_TOKEN' });
     let doc: { access_token?: unknown; expires_in?: unknown };
     try {

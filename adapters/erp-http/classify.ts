@@ -2,6 +2,8 @@
 //   2xx                               delivered
 //   a duplicate answer                delivered (409 by default, or a configured body text)
 //   408 425 429 500 502 503 504       retry (Retry-After honoured, seconds or HTTP date)
+//   3xx (a moved endpoint)            retry, naming the Location: the sink's configuration, never a dead letter
+//   2xx not of the expected content type, or without usable per-event results: retry with backoff (sink.ts)
 //   connection errors, timeouts       retry
 //   a request that cannot be built    rejected (that event's dead letter; it would never go, however often tried)
 //   any other status                  rejected, with the status and a bounded excerpt of the body
@@ -9,7 +11,16 @@
 
 export type Verdict =
   | { kind: 'delivered'; duplicate: boolean }
-  | { kind: 'retry'; retryAfterMs?: number | undefined; overload: boolean; error: string }
+  | {
+      kind: 'retry';
+      retryAfterMs?: number | undefined;
+      overload: boolean;
+      error: string;
+      /** The ERP (or something in front of it) answered, only not usably: the wait is not cut short on a recovery. */
+      keepBackoff?: boolean;
+      /** A 3xx: the endpoint moved, a configuration problem of the sink. */
+      redirect?: boolean;
+    }
   | { kind: 'rejected'; status: number | undefined; reason: string };
 
 const RETRY = new Set([408, 425, 429, 500, 502, 503, 504]);
@@ -22,8 +33,11 @@ export interface ClassifyOptions {
   duplicateBodyMatch?: string | undefined;
 }
 
-export function classifyStatus(status: number, body: string, retryAfter: string | undefined, o: ClassifyOptions, now = Date.now()): Verdict {
+export function classifyStatus(status: number, body: string, retryAfter: string | undefined, o: ClassifyOptions, now = Date.now(), location?: string): Verdict {
   if (status >= 200 && status < 300) return { kind: 'delivered', duplicate: false };
+  if (status >= 300 && status < 400) {
+    return { kind: 'retry', overload: false, keepBackoff: true, redirect: true, error: `HTTP ${status}: the endpoint moved${location ? ` to ${excerpt(location)}` : ''}; the sink's url needs fixing` };
+  }
   if (o.duplicateStatus.includes(status) || (o.duplicateBodyMatch && status >= 400 && status < 500 && body.includes(o.duplicateBodyMatch))) {
     return { kind: 'delivered', duplicate: true };
   }

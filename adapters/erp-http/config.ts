@@ -70,7 +70,10 @@ export const ErpHttpSinkConfig = Type.Object(
     response: Type.Optional(
       Type.Object(
         {
-          itemsPath: Type.Optional(Type.String({ description: 'Array of per-event results in the answer, in request order (e.g. "results")' })),
+          itemsPath: Type.Optional(Type.String({ description: 'Array of per-event results in the answer (e.g. "results")' })),
+          itemKeyPath: Type.Optional(Type.String({ default: 'idempotencyKey', description: 'The event\'s idempotency key in each result: results are matched to events by it' })),
+          matchItemsBy: Type.Optional(Type.Union([Type.Literal('key'), Type.Literal('position')], { default: 'key', description: 'position: results in request order (only for an ERP that echoes no key)' })),
+          contentType: Type.Optional(Type.String({ default: 'application/json', description: 'A 2xx answer with a body of another content type (an HTML login page from a proxy) is retried, never believed; "" accepts any' })),
           itemStatusPath: Type.Optional(Type.String({ description: 'HTTP-like status per item (e.g. "status")' })),
           itemErrorPath: Type.Optional(Type.String({ description: 'Error text per item; present means rejected unless the status says otherwise' })),
           receiptPath: Type.Optional(Type.String({ description: 'ERP document number: per item with itemsPath, else in the whole answer (e.g. "d.ConfirmationGroup")' })),

@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 
 export type SimFault =
   | { mode: 'down' } // connections are reset
-  | { mode: 'status'; status: number; retryAfter?: string; body?: string }
+  | { mode: 'status'; status: number; retryAfter?: string; body?: string; headers?: Record<string, string> }
+  | { mode: 'reorder' } // batch results in reverse order (items still carry their idempotency keys)
   | { mode: 'slow'; latencyMs: number }
   | { mode: 'garbage' }; // 200 with a body that is not JSON
 
@@ -184,7 +185,7 @@ export class ErpSim {
     if (fault?.mode === 'slow') await new Promise((r) => setTimeout(r, fault.latencyMs));
     if (fault?.mode === 'status') {
       this.counters.faults++;
-      res.writeHead(fault.status, { 'content-type': 'application/json', ...(fault.retryAfter && { 'retry-after': fault.retryAfter }) });
+      res.writeHead(fault.status, { 'content-type': 'application/json', ...(fault.retryAfter && { 'retry-after': fault.retryAfter }), ...fault.headers });
       res.end(fault.body ?? JSON.stringify({ error: `erp-sim fault ${fault.status}` }));
       return;
     }
@@ -204,6 +205,7 @@ export class ErpSim {
     if (Array.isArray(events)) {
       this.counters.batches++;
       const results = events.map((e) => this.book(itemOf(e)));
+      if (fault?.mode === 'reorder') results.reverse();
       return send(res, 200, { results });
     }
     // A single templated post: identity and order come from the headers every plantsync request carries.

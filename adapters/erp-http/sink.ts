@@ -9,10 +9,11 @@ import type { Metrics } from '../../agent/metrics.ts';
 import { resolveSecret } from '../../agent/secrets.ts';
 import type { Batch, ClaimedEvent, ItemResult, Outcome, Sink, SinkHealth } from '../../agent/sink.ts';
 import { createAuth, type Auth } from './auth.ts';
-import { classifyError, classifyStatus, type ClassifyOptions, type Verdict } from './classify.ts';
+import { classifyError, classifyStatus, excerpt, type ClassifyOptions, type Verdict } from './classify.ts';
 import type { ErpHttpSinkConfig } from './config.ts';
 import { compilePath, type Getter } from '../../agent/mapping/expr.ts';
 import { Pacing } from './pacing.ts';
+import { matchItems, readBounded, unexpectedType } from './answer.ts';
 import { compileBody, compileString } from './template.ts';
 
 interface Answer {
@@ -20,7 +21,12 @@ interface Answer {
   body: string;
   retryAfter: string | undefined;
   csrfRequired: boolean;
+  contentType: string | undefined;
+  location: string | undefined;
 }
+
+/** Why a 2xx answer cannot be used (undefined: it can); such an answer is retried with backoff, never believed. */
+type Usable = (body: string) => string | undefined;
 
 interface CompiledRoute {
   method: string;
@@ -44,7 +50,8 @@ export class ErpHttpSink implements Sink {
   private csrf: Record<string, string> | undefined;
   private readonly routes = new Map<string, CompiledRoute>();
   private readonly classifyOpts: ClassifyOptions;
-  private readonly items: { list?: Getter; status?: Getter; error?: Getter; receipt?: Getter };
+  private readonly items: { list?: Getter; status?: Getter; error?: Getter; receipt?: Getter; key?: Getter };
+  private lastRedirectLog = 0;
 
   constructor(name: string, cfg: ErpHttpSinkConfig, ctx: Pick<SinkContext, 'log'> & Partial<SinkContext>) {
     this.name = name;
@@ -59,6 +66,7 @@ export class ErpHttpSink implements Sink {
       ...(r.itemStatusPath && { status: compilePath(r.itemStatusPath) }),
       ...(r.itemErrorPath && { error: compilePath(r.itemErrorPath) }),
       ...(r.receiptPath && { receipt: compilePath(r.receiptPath) }),
+      key: compilePath(r.itemKeyPath ?? 'idempotencyKey'),
     };
   }
 
@@ -129,30 +137,41 @@ export class ErpHttpSink implements Sink {
     // Bodies are already JSON: splice the delivery sequence in rather than parse and re-serialize each event.
     const body = `{"batchKey":${JSON.stringify(batch.key)},"events":[${batch.events.map((e) => `{"sequence":${e.seq},${e.body.slice(1)}`).join(',')}]}`;
     const first = batch.events[0]!;
-    const answer = await this.send('POST', this.cfg.url, body, { 'idempotency-key': batch.key, 'x-correlation-id': batch.key, 'x-plantsync-ordering-key': headerValue(first.orderingKey) }, signal);
+    let items: unknown[] = [];
+    // With per-event results, an answer without them is not a delivery: it goes again, with backoff.
+    const usable: Usable | undefined = this.items.list && ((text) => {
+      const r = this.readItems(text, batch.events.map((e) => e.idempotencyKey));
+      if (!r.ok) return r.error;
+      items = r.items;
+      return undefined;
+    });
+    const answer = await this.send('POST', this.cfg.url, body, { 'idempotency-key': batch.key, 'x-correlation-id': batch.key, 'x-plantsync-ordering-key': headerValue(first.orderingKey) }, signal, usable);
     const v = answer.verdict;
-    if (v.kind === 'retry') return { kind: 'retry', error: v.error, retryAfterMs: v.retryAfterMs };
+    if (v.kind === 'retry') return { kind: 'retry', error: v.error, retryAfterMs: v.retryAfterMs, ...(v.keepBackoff && { keepBackoff: true }) };
     if (v.kind === 'rejected') return { kind: 'rejected', status: v.status, reason: v.reason };
     if (!this.items.list) {
       const receipt = this.receiptOf(answer.body);
       return { kind: 'delivered', receipts: batch.events.map(() => receipt) };
     }
-    return this.itemResults(batch.events, answer.body);
+    return this.itemResults(items);
   }
 
-  /** Per-event results from a batch answer, in request order, classified like HTTP statuses. */
-  private itemResults(events: ClaimedEvent[], body: string): Outcome {
+  /** The answer's per-event results, paired with the events (answer.ts): by idempotency key unless configured so. */
+  private readItems(text: string, keys: string[]): { ok: true; items: unknown[] } | { ok: false; error: string } {
     let list: unknown;
     try {
-      list = this.items.list!(JSON.parse(body));
+      list = this.items.list!(JSON.parse(text));
     } catch {
       list = undefined;
     }
-    if (!Array.isArray(list) || list.length !== events.length) {
-      // A 2xx without readable per-item results: safe to send again, the ERP de-duplicates by idempotency key.
-      return { kind: 'retry', error: `answer has no per-event results at '${this.cfg.response?.itemsPath}' for ${events.length} events` };
-    }
-    const results = list.map((item): ItemResult => {
+    if (!Array.isArray(list)) return { ok: false, error: `answer has no per-event results at '${this.cfg.response?.itemsPath}'` };
+    return matchItems(list as unknown[], keys, this.cfg.response?.matchItemsBy ?? 'key', this.items.key);
+  }
+
+  /** Per-event results classified like HTTP statuses; an event the answer says nothing about goes again. */
+  private itemResults(items: unknown[]): Outcome {
+    const results = items.map((item): ItemResult => {
+      if (item === undefined) return { kind: 'retry', error: 'the answer has no result for this event (matched by idempotency key)' };
       const err = this.items.error?.(item);
       const status = Number(this.items.status?.(item) ?? (err ? 422 : 200));
       const v = classifyStatus(status, typeof err === 'string' ? err : JSON.stringify(err ?? ''), undefined, this.classifyOpts);
@@ -170,6 +189,7 @@ export class ErpHttpSink implements Sink {
     const stoppedKeys = new Set<string>();
     let halt: string | undefined;
     let retryAfterMs: number | undefined;
+    let keepBackoff = false;
     for (const e of batch.events) {
       if (halt || stoppedKeys.has(e.orderingKey)) {
         results.push({ kind: 'retry', error: halt ?? 'an earlier event of this ordering key did not go through' });
@@ -203,15 +223,16 @@ export class ErpHttpSink implements Sink {
         results.push({ kind: 'retry', error: v.error });
         halt = v.error;
         retryAfterMs = v.retryAfterMs;
+        keepBackoff = v.keepBackoff === true;
       }
     }
     if (results.every((r) => r.kind === 'delivered')) return { kind: 'delivered', receipts: results.map((r) => (r.kind === 'delivered' ? r.receipt : undefined)) };
-    if (results.every((r) => r.kind === 'retry')) return { kind: 'retry', error: halt ?? 'retry', retryAfterMs };
+    if (results.every((r) => r.kind === 'retry')) return { kind: 'retry', error: halt ?? 'retry', retryAfterMs, ...(keepBackoff && { keepBackoff }) };
     return { kind: 'partial', results, retryAfterMs };
   }
 
   /** Sends one request through pacing and auth (one refresh-and-retry on 401) and classifies the answer. */
-  private async send(method: string, url: string, body: string, extra: Record<string, string>, signal: AbortSignal): Promise<{ verdict: Verdict; body: string }> {
+  private async send(method: string, url: string, body: string, extra: Record<string, string>, signal: AbortSignal, usable?: Usable): Promise<{ verdict: Verdict; body: string }> {
     for (let attempt = 0; ; attempt++) {
       let release;
       try {
@@ -232,9 +253,12 @@ export class ErpHttpSink implements Sink {
           body,
           signal: deadline.signal,
         });
-        const text = await readBounded(res.body, this.cfg.maxResponseBytes ?? 1_048_576);
-        const ra = res.headers['retry-after'];
-        answer = { status: res.statusCode, body: text, retryAfter: Array.isArray(ra) ? ra[0] : ra, csrfRequired: String(res.headers['x-csrf-token'] ?? '').toLowerCase() === 'required' };
+        const { text } = await readBounded(res.body, this.cfg.maxResponseBytes ?? 1_048_576);
+        const h = (name: string) => {
+          const v = res.headers[name];
+          return Array.isArray(v) ? v[0] : v;
+        };
+        answer = { status: res.statusCode, body: text, retryAfter: h('retry-after'), csrfRequired: String(h('x-csrf-token') ?? '').toLowerCase() === 'required', contentType: h('content-type'), location: h('location') };
       } catch (err) {
         const v = classifyError(err);
         // A request that could not even be built says nothing about the ERP: it never moves the breaker.
@@ -253,7 +277,13 @@ export class ErpHttpSink implements Sink {
         this.csrf = undefined;
         continue; // the CSRF token's session ended: fetch a new one and try once more
       }
-      const v = classifyStatus(answer.status, answer.body, answer.retryAfter, this.classifyOpts);
+      let v = classifyStatus(answer.status, answer.body, answer.retryAfter, this.classifyOpts, Date.now(), answer.location);
+      if (v.kind === 'delivered' && !v.duplicate) {
+        // A 2xx is believed only when it is the ERP's answer: the expected content type, and usable per-event results.
+        const why = unexpectedType(answer.contentType, answer.body, this.cfg.response?.contentType ?? 'application/json') ?? usable?.(answer.body);
+        if (why) v = { kind: 'retry', overload: false, keepBackoff: true, error: `HTTP ${answer.status}: ${why}: ${excerpt(answer.body)}` };
+      }
+      if (v.kind === 'retry' && v.redirect) this.logRedirect(v.error);
       release(v.kind === 'delivered' ? 'ok' : v.kind === 'rejected' ? 'neutral' : v.overload ? 'overload' : 'failure');
       this.count(v.kind === 'delivered' ? (v.duplicate ? 'duplicate' : 'delivered') : v.kind, started);
       return { verdict: v, body: answer.body };
@@ -280,6 +310,13 @@ export class ErpHttpSink implements Sink {
       this.csrf = { 'x-csrf-token': token, ...(cookies && { cookie: cookies }) };
     }
     return this.csrf;
+  }
+
+  /** A moved endpoint is the sink's configuration problem: said loudly (at most once a minute), never a dead letter. */
+  private logRedirect(error: string): void {
+    if (Date.now() - this.lastRedirectLog < 60_000) return;
+    this.lastRedirectLog = Date.now();
+    this.log.error({ error }, `the ERP endpoint answers with a redirect: fix sinks.${this.name}.url; events wait in the spool`);
   }
 
   private count(outcome: string, started: number): void {
@@ -325,21 +362,6 @@ function eventHeaders(e: ClaimedEvent): Record<string, string> {
     'x-plantsync-sequence': String(e.seq),
     'x-plantsync-event-type': e.type,
   };
-}
-
-/** Reads at most `limit` bytes of an answer; a hostile or broken ERP cannot make the agent buffer gigabytes. */
-async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of body) {
-    size += c.length;
-    if (size > limit) {
-      body.destroy();
-      return `${Buffer.concat(chunks).toString('utf8')}... (answer cut at ${limit} bytes)`;
-    }
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
