@@ -11,7 +11,11 @@ export interface MetricsView {
   readonly configVersion: string;
   readonly configState: { error: unknown };
   sinkStatus(name: string): { pending: number; held: number; deadLetters: number };
-  readonly spool: { maintenance: { fullness(): { full: boolean; usedBytes: number; capBytes: number } } };
+  readonly spool: {
+    maintenance: { fullness(): { full: boolean; usedBytes: number; capBytes: number } };
+    admin: { rejectedBudget: { bytes: number; records: number } };
+    counter(name: string): number;
+  };
 }
 
 type Sample = [Record<string, string>, number];
@@ -33,6 +37,10 @@ export function registerAgentMetrics(a: MetricsView): void {
   m.sampled('plantsync_spool_used_bytes', 'Bytes of the spool file in use (live pages)', [], fill((x) => x.usedBytes));
   m.sampled('plantsync_spool_cap_bytes', 'Byte cap of the spool (spool.capBytes)', [], fill((x) => x.capBytes));
   m.sampled('plantsync_spool_backpressure', 'The spool refuses business events at its cap (1): sources stop acknowledging; else 0', [], fill((x) => (x.full ? 1 : 0)));
+
+  m.sampled('plantsync_rejected_records', 'Rejected records kept (within spool.rejected.maxRecords)', [], () => [[{}, a.spool.admin.rejectedBudget.records]]);
+  m.sampled('plantsync_rejected_bytes', 'Bytes of rejected records kept (within spool.rejected.maxBytes, outside capBytes)', [], () => [[{}, a.spool.admin.rejectedBudget.bytes]]);
+  m.sampled('plantsync_rejected_evicted', 'Rejected records evicted (oldest first) to keep their budget, since the spool was made', [], () => [[{}, a.spool.counter('rejected_evicted')]]);
 
   m.sampled('plantsync_config_info', 'The config the agent runs (its version as a label); always 1', ['version'], () => [[{ version: a.configVersion }, 1]]);
   m.sampled('plantsync_config_refused', 'The last config read was refused and the agent runs on the one before (1), or not (0)', [], () => [[{}, a.configState.error ? 1 : 0]]);

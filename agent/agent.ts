@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { Spool, SpoolFullError } from '../spool/spool.ts';
 import { REJECTED_PAYLOAD_LIMIT, type RejectedInput } from '../spool/admin.ts';
+import { defaultRejectedBudget } from '../spool/rejected-budget.ts';
 import type { AppendOptions, SpoolNotice, SinkStats, SpoolRecord } from '../spool/types.ts';
 import { defaultBackoff } from './backoff.ts';
 import { ConfigError, spoolRoutes, type AgentConfig, type SinkConfig } from './config.ts';
@@ -117,6 +118,8 @@ export class Agent {
       capBytes: cfg.spool?.capBytes ?? 2 * 1024 ** 3,
       warnRatio: cfg.spool?.warnRatio ?? 0.8,
       retentionMs: (cfg.spool?.retentionHours ?? 168) * 3600_000,
+      rejectedRetentionMs: (cfg.spool?.rejected?.retentionHours ?? cfg.spool?.retentionHours ?? 168) * 3600_000,
+      rejected: { maxBytes: cfg.spool?.rejected?.maxBytes ?? defaultRejectedBudget.maxBytes, maxRecords: cfg.spool?.rejected?.maxRecords ?? defaultRejectedBudget.maxRecords },
       commitWindowMs: cfg.spool?.commitWindowMs ?? 0,
       onNotice: (n) => logNotice(spoolLog, n),
     });

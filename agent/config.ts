@@ -70,6 +70,16 @@ const Base = Type.Object(
           warnRatio: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.8 })),
           retentionHours: Type.Optional(Type.Number({ minimum: 0, default: 168, description: 'Keep delivered events (and their de-duplication) this long' })),
           commitWindowMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, default: 0 })),
+          rejected: Type.Optional(
+            Type.Object(
+              {
+                maxBytes: Type.Optional(Type.Integer({ minimum: 65_536, default: 64 * 1024 * 1024, description: 'Rejected records kept at most, in bytes (outside capBytes); the oldest are evicted' })),
+                maxRecords: Type.Optional(Type.Integer({ minimum: 1, default: 100_000 })),
+                retentionHours: Type.Optional(Type.Number({ minimum: 0, description: 'Rejected records older than this are deleted (default: retentionHours)' })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
         },
         { additionalProperties: false },
       ),

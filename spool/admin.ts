@@ -3,6 +3,7 @@
 import type { Db } from './open.ts';
 import type { Delivery } from './delivery.ts';
 import type { SinkState } from './sink-state.ts';
+import { defaultRejectedBudget, RejectedBudget, type RejectedBudgetOptions } from './rejected-budget.ts';
 
 export interface DeadFilter {
   sink?: string | undefined;
@@ -75,8 +76,12 @@ export class Admin {
   private readonly wake: (sink: string) => void;
   private readonly durable: () => void;
 
+  /** The rejected records' own budget (rejected-budget.ts). */
+  readonly rejectedBudget: RejectedBudget;
+
   /** `durable` flushes the spool's log: every admin write is on disk when its call returns. */
-  constructor(db: Db, sinks: Map<string, SinkState>, delivery: Delivery, now: () => number, wake: (sink: string) => void, durable: () => void) {
+  constructor(db: Db, sinks: Map<string, SinkState>, delivery: Delivery, now: () => number, wake: (sink: string) => void, durable: () => void, budget: RejectedBudgetOptions = defaultRejectedBudget) {
+    this.rejectedBudget = new RejectedBudget(db, budget);
     this.db = db;
     this.sinks = sinks;
     this.delivery = delivery;
@@ -92,6 +97,7 @@ export class Admin {
     } catch (err) {
       // Rolled back: the sinks' memory (parked keys, held keys) is read again from the tables (delivery.ts).
       for (const s of this.sinks.values()) s.reload(this.db);
+      this.rejectedBudget.recount();
       throw err;
     }
     this.durable();
@@ -153,17 +159,25 @@ export class Admin {
     });
   }
 
-  /** Stores unmappable or invalid input with a bounded copy of its payload, durably, before the source is acked. */
+  /**
+   * Stores unmappable or invalid input with a bounded copy of its payload, durably, before the source is acked.
+   * Within the rejected records' own budget: the oldest are evicted (counted as rejected_evicted) to make room.
+   */
   addRejected(items: RejectedInput[]): number[] {
     const ins = this.db.prepare('INSERT INTO rejected(at, source, address, reason, payload, truncated) VALUES (?, ?, ?, ?, ?, ?)');
     const now = this.now();
-    return this.write(() =>
-      items.map((it) => {
+    return this.write(() => {
+      const ids = items.map((it) => {
         const buf = Buffer.isBuffer(it.payload) ? it.payload : Buffer.from(it.payload);
         const kept = buf.subarray(0, REJECTED_PAYLOAD_LIMIT);
-        return Number(ins.run(now, it.source, it.address, it.reason.slice(0, 2000), kept, buf.length > kept.length ? 1 : 0).lastInsertRowid);
-      }),
-    );
+        const reason = it.reason.slice(0, 2000);
+        const address = it.address.slice(0, 1000);
+        this.rejectedBudget.added(RejectedBudget.sizeOf(kept.length, reason, address, it.source));
+        return Number(ins.run(now, it.source, address, reason, kept, buf.length > kept.length ? 1 : 0).lastInsertRowid);
+      });
+      this.rejectedBudget.evict();
+      return ids;
+    });
   }
 
   countRejected(): number {
@@ -197,6 +211,7 @@ export class Admin {
     return this.write(() => {
       let n = 0;
       for (const id of ids) n += del.run(id).changes;
+      this.rejectedBudget.recount();
       this.audit(actor, action, `ids ${ids.slice(0, 20).join(',')}${ids.length > 20 ? ',...' : ''}`, n, reason);
       return n;
     });

@@ -9,6 +9,12 @@ export interface CapacityOptions {
   capBytes: number;
   warnRatio: number;
   retentionMs: number;
+  /** Rejected records are kept this long (they have their own byte budget, outside the cap). */
+  rejectedRetentionMs: number;
+  /** Bytes of rejected records: not counted against the cap, which is for business events. */
+  rejectedBytes: () => number;
+  /** Deletes rejected records older than the cutoff (inside a transaction); returns how many. */
+  pruneRejected: (cutoff: number) => number;
   now: () => number;
   notice: (n: SpoolNotice) => void;
 }
@@ -85,14 +91,14 @@ export class Maintenance {
   admit(groups: SpoolRecord[][]): boolean[] {
     const cap = this.opts.capBytes;
     if (cap <= 0) return groups.map(() => true);
-    let used = this.usedBytes();
+    let used = this.usedBytes() - this.opts.rejectedBytes();
     if (used >= cap * this.opts.warnRatio) {
       if (!this.warned) this.opts.notice({ kind: 'capacity-warning', usedBytes: used, capBytes: cap });
       this.warned = true;
     } else this.warned = false;
     if (used < cap) return this.admitAll(groups);
     const incoming = groups.reduce((n, g) => n + g.length, 0);
-    if (this.dropOldestTelemetry(Math.max(32, incoming * 2)) > 0) used = this.usedBytes();
+    if (this.dropOldestTelemetry(Math.max(32, incoming * 2)) > 0) used = this.usedBytes() - this.opts.rejectedBytes();
     if (used < cap) return this.admitAll(groups);
     // Reported when it starts, not on every refused append: sources retry often while the spool is full.
     if (!this.full) this.opts.notice({ kind: 'backpressure', usedBytes: used, capBytes: cap });
@@ -126,6 +132,7 @@ export class Maintenance {
    * Runs in chunks so the event loop is not held for long. Returns how many events were deleted.
    */
   prune(maxChunks = 50): number {
+    this.db.transaction(() => this.opts.pruneRejected(this.opts.now() - this.opts.rejectedRetentionMs))();
     const cutoff = this.opts.now() - this.opts.retentionMs;
     const claimed = this.claimedSeqs();
     let after = 0;

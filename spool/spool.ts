@@ -73,15 +73,19 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     const wake = (sink: string) => this.wake(this.sinkState(sink));
     const committed = () => this.wal.committedOne();
     this.delivery = new Delivery({ db, now: this.now, onRejectPolicy: (s, t) => this.policy(s, t), wake, committed });
+    // Admin actions are rare and must be durable when they return (a rejected record before its source is acked).
+    this.admin = new Admin(db, this.sinks, this.delivery, this.now, wake, () => (committed(), this.wal.syncNow()), opts.rejected);
+    const budget = this.admin.rejectedBudget;
     this.maintenance = new Maintenance(db, this.sinks, {
       capBytes: opts.capBytes ?? 0,
       warnRatio: opts.warnRatio ?? 0.8,
       retentionMs: opts.retentionMs ?? 7 * 24 * 3600_000,
+      rejectedRetentionMs: opts.rejectedRetentionMs ?? opts.retentionMs ?? 7 * 24 * 3600_000,
+      rejectedBytes: () => budget.bytes,
+      pruneRejected: (cutoff) => budget.pruneOlderThan(cutoff),
       now: this.now,
       notice: this.notice,
     });
-    // Admin actions are rare and must be durable when they return (a rejected record before its source is acked).
-    this.admin = new Admin(db, this.sinks, this.delivery, this.now, wake, () => (committed(), this.wal.syncNow()));
     this.sinkNames(); // every sink with state in the file, routed or not, so retention never deletes what it owes
     this.setRoutes(opts.routes);
   }

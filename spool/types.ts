@@ -80,6 +80,10 @@ export interface SpoolOptions {
   warnRatio?: number;
   /** Delivered events older than this are deleted by prune(). */
   retentionMs?: number;
+  /** Rejected records older than this are deleted by prune() (default: retentionMs). */
+  rejectedRetentionMs?: number;
+  /** The rejected records' own budget: the oldest are evicted beyond it (default 64 MiB, 100,000 records). */
+  rejected?: { maxBytes: number; maxRecords: number };
   /** Appends arriving within this window share one transaction (0: same event-loop turn). */
   commitWindowMs?: number;
   /** Most records per group commit. */

@@ -82,3 +82,49 @@ test('sequence numbers beyond 2^53 keep their exact digits: 2^53+1 and 2^53+2 ar
   assert.deepEqual(keys(agent), ['1000/hall2/PRESS-01/9007199254740993', '1000/hall2/PRESS-01/9007199254740994', '1000/hall2/PRESS-01/18446744073709551615']);
   assert.equal(agent.spool.counter('duplicates'), 0);
 });
+
+test('a flood of 400 junk messages of 200 KB on an unmapped topic stays within the rejected records\' budget; a real confirmation after it is committed and acknowledged', async (t) => {
+  const broker = await startBroker(t);
+  const prefix = uniquePrefix();
+  const cfg = config(tempDir(t), broker, prefix);
+  cfg.spool = { capBytes: 16 * 1024 * 1024, rejected: { maxBytes: 4 * 1024 * 1024, maxRecords: 10_000 } };
+  const agent = new Agent({ config: cfg, configVersion: 'flood', log: pino({ level: 'silent' }) });
+  await agent.start();
+  t.after(() => agent.stop(1000));
+  await until(() => agent.sources.get('hall2')!.status().connected, 'source connected');
+  await new Promise((r) => setTimeout(r, 200));
+  const p = await connectAsync(broker.url, { protocolVersion: broker.protocolVersion });
+  t.after(() => p.endAsync());
+  const junk = Buffer.alloc(200 * 1024, 'Ж');
+  for (let i = 0; i < 400; i += 50) await Promise.all(Array.from({ length: 50 }, () => p.publishAsync(`${prefix}/unmapped/junk`, junk, { qos: 1 })));
+  await until(() => agent.sources.get('hall2')!.status().received >= 400, 'the flood arrived');
+  await p.publishAsync(`${prefix}/machines/PRESS-01/count`, JSON.stringify({ seq: 1, order: 'Auftrag-Größe', good: 5 }), { qos: 1 });
+  await until(() => keys(agent).length === 1, 'the production confirmation is committed');
+  const budget = agent.spool.admin.rejectedBudget;
+  assert.ok(budget.bytes <= 4 * 1024 * 1024, `rejected records within their budget (${budget.bytes} bytes)`);
+  assert.ok(agent.spool.counter('rejected_evicted') > 0, 'the oldest were evicted, and counted');
+  assert.equal(budget.records, agent.spool.admin.countRejected());
+  assert.equal(agent.spool.maintenance.fullness().full, false, 'business events were never refused');
+  const metrics = await agent.metrics.registry.metrics();
+  assert.match(metrics, /plantsync_rejected_evicted [1-9]/);
+});
+
+test('MQTT 5: the source tells the broker its maximum packet size, so a message far over maxPayloadBytes is never sent to it', async (t) => {
+  const broker = await startBroker(t);
+  if (broker.protocolVersion !== 5) return t.skip('needs an MQTT 5 broker (the Mosquitto pass of .ci/run)');
+  const prefix = uniquePrefix();
+  const cfg = config(tempDir(t), broker, prefix);
+  (cfg.sources!.hall2 as { maxPayloadBytes?: number }).maxPayloadBytes = 1000;
+  const agent = new Agent({ config: cfg, configVersion: 'max-packet', log: pino({ level: 'silent' }) });
+  await agent.start();
+  t.after(() => agent.stop(1000));
+  await until(() => agent.sources.get('hall2')!.status().connected, 'source connected');
+  await new Promise((r) => setTimeout(r, 200));
+  const p = await connectAsync(broker.url, { protocolVersion: 5 });
+  t.after(() => p.endAsync());
+  await p.publishAsync(`${prefix}/machines/PRESS-01/count`, Buffer.alloc(200_000, 'x'), { qos: 1 });
+  await p.publishAsync(`${prefix}/machines/PRESS-01/count`, JSON.stringify({ seq: 1, order: '订单-1', good: 1 }), { qos: 1 });
+  await until(() => keys(agent).length === 1, 'the next message is committed');
+  assert.equal(agent.sources.get('hall2')!.status().received, 1, 'the oversized message never reached the agent');
+  assert.equal(agent.sources.get('hall2')!.status().connected, true);
+});

@@ -73,7 +73,9 @@ export class MqttSource implements Source {
       ...(c.username && { username: c.username }),
       ...(c.password && { password: resolveSecret(c.password, `sources.${this.name}.password`) }),
       // MQTT 5: keep the session while away, and let many messages be in flight so they commit in large groups.
-      ...((c.protocolVersion ?? 5) === 5 && { properties: { sessionExpiryInterval: c.sessionExpirySec ?? 604_800, receiveMaximum: c.receiveMaximum ?? 1000 } }),
+      // Maximum packet size: an MQTT 5 broker then never sends a message larger than the source would keep (room
+      // left for the topic and properties), instead of the agent reading megabytes only to reject them.
+      ...((c.protocolVersion ?? 5) === 5 && { properties: { sessionExpiryInterval: c.sessionExpirySec ?? 604_800, receiveMaximum: c.receiveMaximum ?? 1000, maximumPacketSize: maxPacketSize(c.maxPayloadBytes ?? 262_144) } }),
       ca: file(tls.ca),
       cert: file(tls.cert),
       key: file(tls.key),
@@ -230,4 +232,9 @@ export class MqttSource implements Source {
     const gen = this.gate.generation;
     this.gate.release(group.filter((t) => t.packet.qos > 0 && t.generation === gen).length, gen);
   }
+}
+
+/** MQTT 5 Maximum Packet Size for a payload limit: the payload plus room for a topic (up to 64 KiB) and properties. */
+export function maxPacketSize(maxPayloadBytes: number): number {
+  return Math.min(268_435_455, maxPayloadBytes + 65_536 + 4096);
 }
