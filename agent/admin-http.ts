@@ -125,7 +125,13 @@ export async function startAdminHttp(agent: AdminView, host: string, port: numbe
       return;
     }
     if (path === '/readyz' || path === '/status') {
-      const st = agentStatus(agent);
+      let st: AgentStatus;
+      try {
+        st = agentStatus(agent);
+      } catch (err) {
+        // The state cannot be read (a damaged spool): not ready, with the reason; never a crash of the listener.
+        return send(path === '/readyz' ? 503 : 500, JSON.stringify({ ready: false, notReady: [`status unavailable: ${(err as Error).message}`] }));
+      }
       if (path === '/status') return send(200, JSON.stringify(st));
       return send(st.ready ? 200 : 503, JSON.stringify({ ready: st.ready, notReady: st.notReady }));
     }

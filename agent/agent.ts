@@ -35,6 +35,11 @@ export interface AgentOptions {
   log: Logger;
   /** Overrides sink construction (tests hand in sinks they hold). */
   createSink?: (name: string) => Sink | undefined;
+  /**
+   * The agent cannot go on (its spool file is damaged): the runner stops it and exits non-zero, and the next start
+   * moves the file aside. Without it the agent only logs and reports not ready.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 export interface SinkStatus extends SinkStats, DispatcherStats {
@@ -121,7 +126,13 @@ export class Agent {
       rejectedRetentionMs: (cfg.spool?.rejected?.retentionHours ?? cfg.spool?.retentionHours ?? 168) * 3600_000,
       rejected: { maxBytes: cfg.spool?.rejected?.maxBytes ?? defaultRejectedBudget.maxBytes, maxRecords: cfg.spool?.rejected?.maxRecords ?? defaultRejectedBudget.maxRecords },
       commitWindowMs: cfg.spool?.commitWindowMs ?? 0,
-      onNotice: (n) => logNotice(spoolLog, n),
+      onNotice: (n) => {
+        logNotice(spoolLog, n);
+        if (n.kind === 'corrupt') {
+          spoolLog.fatal({ reason: n.reason }, 'spool file is damaged: the agent stops; the next start checks it and moves it aside (kept for forensics)');
+          this.opts.onFatal?.(new Error(`spool file is damaged: ${n.reason}`));
+        }
+      },
     });
     for (const [name, sc] of Object.entries(cfg.sinks)) await this.startSink(name, sc);
     for (const [name, sc] of Object.entries(cfg.sources ?? {})) await this.startSource(name, sc);
@@ -346,6 +357,7 @@ export class Agent {
 
   /** Why the agent cannot commit or deliver now (empty: it can); /readyz and status add sources and objectives. */
   readiness(): string[] {
+    if (this.spool.damaged) return [`spool file damaged: ${this.spool.damaged}; the agent stops, and the next start moves the file aside`];
     const r = this.opts.config.readiness ?? {};
     const full = this.spool.maintenance.fullness();
     return readinessProblems({
@@ -441,6 +453,7 @@ function rejectedOf(m: SourceMessage, reason: string): RejectedInput {
 }
 
 function logNotice(log: Logger, n: SpoolNotice): void {
+  if (n.kind === 'corrupt') return; // logged as fatal where it is handled
   const level = n.kind === 'integrity-checked' && n.ok ? 'info' : 'warn';
   log[level]({ notice: n.kind, ...n }, `spool: ${n.kind}`);
 }

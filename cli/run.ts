@@ -27,7 +27,10 @@ export function register(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const agent = new Agent({ config: loaded.config, configVersion: loaded.version, log });
+      // A damaged spool file stops the agent with exit 1 (systemd restarts it; the next open moves the file aside):
+      // it never runs on refusing every commit while it looks alive.
+      let fatal = () => {};
+      const agent = new Agent({ config: loaded.config, configVersion: loaded.version, log, onFatal: () => fatal() });
       agent.configState.files = loaded.files;
       // Handlers go in before start: a SIGTERM during start-up still stops the agent gracefully.
       const systemd = new SystemdNotifier(log);
@@ -40,6 +43,10 @@ export function register(program: Command): void {
       };
       process.on('SIGHUP', onHup);
       const stopper = stopOnSignal(agent, Number(o.shutdownDeadline), () => void systemd.stopping());
+      fatal = () => {
+        process.exitCode = 1;
+        stopper.stop();
+      };
       let started = true;
       try {
         await agent.start();

@@ -80,7 +80,10 @@ export class Admin {
   readonly rejectedBudget: RejectedBudget;
 
   /** `durable` flushes the spool's log: every admin write is on disk when its call returns. */
-  constructor(db: Db, sinks: Map<string, SinkState>, delivery: Delivery, now: () => number, wake: (sink: string) => void, durable: () => void, budget: RejectedBudgetOptions = defaultRejectedBudget) {
+  private readonly onError: (err: unknown) => void;
+
+  constructor(db: Db, sinks: Map<string, SinkState>, delivery: Delivery, now: () => number, wake: (sink: string) => void, durable: () => void, budget: RejectedBudgetOptions = defaultRejectedBudget, onError: (err: unknown) => void = () => {}) {
+    this.onError = onError;
     this.rejectedBudget = new RejectedBudget(db, budget);
     this.db = db;
     this.sinks = sinks;
@@ -95,9 +98,14 @@ export class Admin {
     try {
       result = this.db.transaction(fn)();
     } catch (err) {
+      this.onError(err);
       // Rolled back: the sinks' memory (parked keys, held keys) is read again from the tables (delivery.ts).
-      for (const s of this.sinks.values()) s.reload(this.db);
-      this.rejectedBudget.recount();
+      try {
+        for (const s of this.sinks.values()) s.reload(this.db);
+        this.rejectedBudget.recount();
+      } catch {
+        // the file cannot be read either: onError has reported it
+      }
       throw err;
     }
     this.durable();

@@ -212,7 +212,11 @@ export class Delivery {
     try {
       return this.deps.db.transaction(fn)();
     } catch (err) {
-      s.reload(this.deps.db, release);
+      try {
+        s.reload(this.deps.db, release);
+      } catch {
+        // the tables cannot be read either (a damaged file): the caller reports the first error
+      }
       throw err;
     }
   }

@@ -61,3 +61,22 @@ test('disk full in the middle of a settle: parked keys and dead letters are not 
   const next = reopened.claim('erp', 400)!;
   assert.deepEqual(next.events.map((e) => e.seq), Array.from({ length: 400 }, (_, i) => i + 401), "every key's second event, after its first");
 });
+
+test('the file set (spool.db and its WAL) stays within the byte cap: the WAL is checkpointed and truncated inside it', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'spool.db');
+  const cap = 4 * 1024 * 1024;
+  const s = Spool.open({ path, routes, capBytes: cap });
+  t.after(() => s.close());
+  const { statSync, existsSync } = await import('node:fs');
+  const fileSet = () => statSync(path).size + (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0);
+  let largest = 0;
+  // 40,000 telemetry readings of ~300 bytes (~12 MB written): at the cap the oldest are dropped, never the cap passed.
+  for (let i = 0; i < 40_000; i += 500) {
+    await s.append(Array.from({ length: 500 }, (_, k) => record(i + k, `tag-${k % 20}`, { priority: 'telemetry', type: 'telemetry' })));
+    largest = Math.max(largest, fileSet());
+  }
+  assert.ok(s.counter('telemetry_dropped') > 0, 'the cap was reached');
+  const group = 500 * 700; // one commit group may overshoot
+  assert.ok(largest <= cap + group, `file set peaked at ${largest} bytes for a cap of ${cap}`);
+});

@@ -7,6 +7,8 @@ import { SpoolFullError, type SinkStats, type SpoolNotice, type SpoolRecord } fr
 
 export interface CapacityOptions {
   capBytes: number;
+  /** Bytes of the cap kept for the WAL (spool.ts, boundWal): pages may use the rest. */
+  walReserve: number;
   warnRatio: number;
   retentionMs: number;
   /** Rejected records are kept this long (they have their own byte budget, outside the cap). */
@@ -89,8 +91,8 @@ export class Maintenance {
    * group may overshoot it by at most its own size.
    */
   admit(groups: SpoolRecord[][]): boolean[] {
-    const cap = this.opts.capBytes;
-    if (cap <= 0) return groups.map(() => true);
+    const cap = this.opts.capBytes - this.opts.walReserve;
+    if (this.opts.capBytes <= 0) return groups.map(() => true);
     let used = this.usedBytes() - this.opts.rejectedBytes();
     if (used >= cap * this.opts.warnRatio) {
       if (!this.warned) this.opts.notice({ kind: 'capacity-warning', usedBytes: used, capBytes: cap });

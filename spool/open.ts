@@ -21,7 +21,8 @@ export function useSqliteAddon(addon: object): void {
 
 const CORRUPT_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CORRUPT_INDEX', 'SQLITE_CANTOPEN_ISDIR']);
 
-function isCorruption(err: unknown): boolean {
+/** SQLite says the file is damaged (not merely busy or full). */
+export function isCorruption(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? '';
   return CORRUPT_CODES.has(code) || code.startsWith('SQLITE_CORRUPT');
 }
@@ -116,7 +117,8 @@ export function markCleanShutdown(db: Db): void {
   db.prepare(`INSERT OR REPLACE INTO meta(key, value) VALUES ('clean_shutdown', '1')`).run();
 }
 
-function quarantine(path: string): string {
+/** Moves a damaged spool file (and its WAL) aside, kept for forensics; returns where it went. */
+export function quarantine(path: string): string {
   const movedTo = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   for (const suffix of ['', '-wal', '-shm']) {
     if (existsSync(path + suffix)) renameSync(path + suffix, movedTo + suffix);

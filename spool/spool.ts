@@ -2,7 +2,7 @@
 // append path (group commit, de-duplication, fan-out, capacity); delivery.ts holds claim/settle, admin.ts dead
 // letters, rejected records and replays, maintenance.ts capacity and retention. Invariants: spool/README.md.
 import { EventEmitter } from 'node:events';
-import { openDatabase, markCleanShutdown, type Db, type OpenOptions } from './open.ts';
+import { openDatabase, markCleanShutdown, isCorruption, quarantine, type Db, type OpenOptions } from './open.ts';
 import { SinkState } from './sink-state.ts';
 import { Delivery } from './delivery.ts';
 import { AppendWriter } from './append-writer.ts';
@@ -48,7 +48,42 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
   private readonly maxGroup: number;
 
   static open(opts: SpoolOptions & Pick<OpenOptions, 'forceCheck'>): Spool {
-    return new Spool(openDatabase(opts.path, opts), opts);
+    const db = openDatabase(opts.path, opts);
+    try {
+      return new Spool(db, opts);
+    } catch (err) {
+      db.close();
+      // Damage the integrity check does not look for (it runs only after an unclean stop) can show up while the
+      // spool reads its state: the file is moved aside here too, never a crash on every start.
+      if (!isCorruption(err)) throw err;
+      const movedTo = quarantine(opts.path);
+      opts.onNotice?.({ kind: 'quarantined', movedTo, reason: (err as Error).message });
+      return new Spool(openDatabase(opts.path, opts), opts);
+    }
+  }
+
+  /** Set once SQLite reported the file damaged while running (see fault()). */
+  damaged: string | undefined;
+
+  /**
+   * Every error of a spool operation passes here. SQLITE_CORRUPT (or NOTADB) at any point means the file cannot be
+   * trusted: it is reported once as a 'corrupt' notice (the agent stops on it), and the file is not marked cleanly
+   * closed, so the next open checks it and moves it aside. It never runs on silently, refusing every commit.
+   */
+  private fault(err: unknown): void {
+    if (this.damaged || !isCorruption(err)) return;
+    this.damaged = (err as Error).message;
+    this.notice({ kind: 'corrupt', reason: this.damaged });
+  }
+
+  /** Runs a spool operation, passing its error through fault() first. */
+  private guarded<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      this.fault(err);
+      throw err;
+    }
   }
 
   readonly db: Db;
@@ -62,6 +97,7 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     this.notice = opts.onNotice ?? (() => {});
     this.commitWindowMs = opts.commitWindowMs ?? 0;
     this.maxGroup = opts.maxGroup ?? 5000;
+    const walReserve = boundWal(db, opts.capBytes ?? 0);
     this.st = {
       bump: db.prepare(`INSERT INTO counters(name, value) VALUES (?, ?)
         ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`),
@@ -74,10 +110,11 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     const committed = () => this.wal.committedOne();
     this.delivery = new Delivery({ db, now: this.now, onRejectPolicy: (s, t) => this.policy(s, t), wake, committed });
     // Admin actions are rare and must be durable when they return (a rejected record before its source is acked).
-    this.admin = new Admin(db, this.sinks, this.delivery, this.now, wake, () => (committed(), this.wal.syncNow()), opts.rejected);
+    this.admin = new Admin(db, this.sinks, this.delivery, this.now, wake, () => (committed(), this.wal.syncNow()), opts.rejected, (err) => this.fault(err));
     const budget = this.admin.rejectedBudget;
     this.maintenance = new Maintenance(db, this.sinks, {
       capBytes: opts.capBytes ?? 0,
+      walReserve,
       warnRatio: opts.warnRatio ?? 0.8,
       retentionMs: opts.retentionMs ?? 7 * 24 * 3600_000,
       rejectedRetentionMs: opts.rejectedRetentionMs ?? opts.retentionMs ?? 7 * 24 * 3600_000,
@@ -132,7 +169,14 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     this.queue = [];
     this.queued = 0;
     if (group.length === 0) return;
-    const accepted = this.maintenance.admit(group.map((p) => p.records));
+    let accepted: boolean[];
+    try {
+      accepted = this.maintenance.admit(group.map((p) => p.records));
+    } catch (err) {
+      this.fault(err);
+      for (const p of group) p.reject(err as Error);
+      return;
+    }
     const ok = group.filter((_, i) => accepted[i]);
     for (const [i, p] of group.entries()) if (!accepted[i]) p.reject(this.maintenance.fullError());
     if (ok.length === 0) return;
@@ -154,6 +198,7 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
         );
       })();
     } catch (err) {
+      this.fault(err);
       for (const p of ok) p.reject(err as Error);
       return;
     }
@@ -195,11 +240,11 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
    * inside one request.
    */
   claim(sink: string, maxEvents: number, maxBytes = Infinity, spread = 1, onePerKey = true): Claim | undefined {
-    return this.delivery.claim(this.sinkState(sink), maxEvents, maxBytes, spread, onePerKey);
+    return this.guarded(() => this.delivery.claim(this.sinkState(sink), maxEvents, maxBytes, spread, onePerKey));
   }
 
   settle(claim: Claim, outcome: Settlement): void {
-    this.delivery.settle(this.sinkState(claim.sink), claim, outcome);
+    this.guarded(() => this.delivery.settle(this.sinkState(claim.sink), claim, outcome));
     if (outcome.kind !== 'retry') this.wake(this.sinkState(claim.sink));
   }
 
@@ -226,7 +271,7 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
   }
 
   stats(sink: string): SinkStats {
-    return this.maintenance.stats(this.sinkState(sink));
+    return this.guarded(() => this.maintenance.stats(this.sinkState(sink)));
   }
 
   /** Dead letters of a sink: one indexed count, cheap enough to sample (stats() also counts the whole backlog). */
@@ -252,7 +297,14 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     if (this.closed) return;
     this.flush();
     this.closed = true;
-    markCleanShutdown(this.db);
+    // A damaged file is not marked clean: the next open runs the integrity check and moves it aside.
+    if (!this.damaged) {
+      try {
+        markCleanShutdown(this.db);
+      } catch (err) {
+        this.fault(err);
+      }
+    }
     try {
       this.wal.syncNow(); // confirms the last group before the file closes
     } catch {
@@ -304,3 +356,19 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
 }
 
 export { SpoolFullError };
+
+/**
+ * Keeps the WAL inside the byte cap: an eighth of the cap (256 KiB to 16 MiB, at most a quarter) is reserved for it, it is checkpointed
+ * and truncated at half of that, and pages may use only the rest of the cap, so the file set (spool.db + its WAL) stays within the
+ * cap (plus the rejected records' budget and one commit group). Checkpointing only at 16 MiB let a small cap be
+ * overrun by the WAL alone. Returns the bytes reserved for the WAL (0 without a cap).
+ */
+function boundWal(db: Db, capBytes: number): number {
+  if (capBytes <= 0) return 0;
+  const reserve = Math.min(16 * 1024 * 1024, Math.max(256 * 1024, Math.floor(capBytes / 8)), Math.floor(capBytes / 4));
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  // Checkpoint at half the reserve: the WAL holds that plus the commit that crossed it, within the reserve.
+  db.pragma(`wal_autocheckpoint = ${Math.max(16, Math.floor(reserve / 2 / pageSize))}`);
+  db.pragma(`journal_size_limit = ${Math.floor(reserve / 2)}`);
+  return reserve;
+}

@@ -100,7 +100,9 @@ export type SpoolNotice =
   | { kind: 'capacity-warning'; usedBytes: number; capBytes: number }
   | { kind: 'telemetry-dropped'; count: number }
   | { kind: 'backpressure'; usedBytes: number; capBytes: number }
-  | { kind: 'integrity-checked'; ok: boolean; detail: string };
+  | { kind: 'integrity-checked'; ok: boolean; detail: string }
+  /** SQLite found the file damaged while running: nothing more is trusted; the next open checks it and moves it aside. */
+  | { kind: 'corrupt'; reason: string };
 
 export interface SinkStats {
   sink: string;
