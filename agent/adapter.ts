@@ -18,6 +18,8 @@ export interface SourceAdapter<C = unknown> {
   configSchema: TObject;
   /** Checks the schema cannot express (references between fields); returns problems as "/json/path: reason". */
   check?(config: C): string[];
+  /** Settings that work but weaken security (TLS verification off, a password in clear): "/json/path: reason". */
+  warnings?(config: C): string[];
   createSource(name: string, config: C): Source;
 }
 
@@ -26,5 +28,7 @@ export interface SinkAdapter<C = unknown> {
   description: string;
   /** Strict schema of the adapter's own settings (its `type` literal included). */
   configSchema: TObject;
+  /** Settings that work but weaken security (TLS verification off, a password in clear): "/json/path: reason". */
+  warnings?(config: C): string[];
   createSink(name: string, config: C, ctx: SinkContext): Sink;
 }

@@ -10,6 +10,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdminRequestError, type DlqRequest, type DlqResult } from './dlq-ops.ts';
 import { checkAdminRequest } from './admin-requests.ts';
+import { configWarnings } from './config-warnings.ts';
+import type { AgentConfig } from './config.ts';
 import type { RejectedRequest, RejectedResult, ReplayRequest } from './rejected-ops.ts';
 import type { Metrics } from './metrics.ts';
 import type { ObjectivesView } from './objectives.ts';
@@ -51,6 +53,8 @@ export interface AgentStatus {
   rejectedRecords: number;
   /** Latency objectives breached now (also in notReady) and missed in the last 5 minutes; growing dead letters. */
   objectives: ObjectivesView;
+  /** Settings that weaken security (agent/config-warnings.ts). */
+  warnings: string[];
 }
 
 const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
@@ -103,6 +107,7 @@ export function agentStatus(agent: AdminView): AgentStatus {
     sinks,
     rejectedRecords: agent.rejectedRecords(),
     objectives,
+    warnings: configWarnings(agent.config as AgentConfig),
   };
 }
 

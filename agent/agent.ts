@@ -18,6 +18,7 @@ import { buildEvent, toRecord, type EventDraft } from './events.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { checkSecrets } from './secrets.ts';
+import { configWarnings } from './config-warnings.ts';
 import { ObjectiveWatch } from './objectives.ts';
 import { defaultReadiness, readinessProblems } from './readiness.ts';
 import { registerAgentMetrics } from './agent-metrics.ts';
@@ -140,6 +141,7 @@ export class Agent {
     this.objectives.start();
     await this.startAdmin();
     this.pruneTimer = setInterval(() => this.prune(), 10 * 60_000).unref();
+    for (const w of configWarnings(cfg)) this.log.warn({ warning: w }, `config weakens security: ${w}`);
     this.log.info({ configVersion: this.opts.configVersion, sinks: [...this.sinks.keys()] }, 'agent started');
   }
 

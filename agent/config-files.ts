@@ -5,9 +5,11 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ConfigError, validateConfig, type LoadedConfig } from './config.ts';
+import { ConfigError, forbiddenKey, validateConfig, type LoadedConfig } from './config.ts';
+import { CREDENTIAL_HEADER, redactUrls } from './redact.ts';
 
 const JOINED = new Set(['routes', 'mappings']);
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 export interface LoadedConfigFiles extends LoadedConfig {
   /** Every file read, main first, in merge order. */
@@ -41,11 +43,15 @@ function readJson(path: string): { text: string; value: unknown } {
   } catch (err) {
     throw new ConfigError(`${path}: cannot read: ${(err as Error).message}`);
   }
+  let value: unknown;
   try {
-    return { text, value: JSON.parse(text) };
+    value = JSON.parse(text);
   } catch (err) {
     throw new ConfigError(`${path}: not valid JSON: ${(err as Error).message}`);
   }
+  const bad = forbiddenKey(value);
+  if (bad) throw new ConfigError(`${path}: ${bad}: a key named '${bad.split('/').at(-1)}' is not allowed (config is data, never object internals)`);
+  return { text, value };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -53,6 +59,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** Merges `src` into `dst`, recording for every JSON pointer it sets which file set it. */
 function merge(dst: Record<string, unknown>, src: Record<string, unknown>, file: string, at: string, origins: Map<string, string>): void {
   for (const [k, v] of Object.entries(src)) {
+    if (FORBIDDEN_KEYS.has(k)) continue; // refused when read (readJson); never assigned, whatever calls this
     const ptr = `${at}/${k}`;
     const old = dst[k];
     if (at === '' && JOINED.has(k) && Array.isArray(v) && Array.isArray(old)) {
@@ -70,7 +77,7 @@ function merge(dst: Record<string, unknown>, src: Record<string, unknown>, file:
 /** Reads the main file and its conf.d fragments, merges and validates them. Throws ConfigError naming the file. */
 export function loadConfigFiles(mainPath: string): LoadedConfigFiles {
   const files = [mainPath, ...fragments(mainPath)];
-  const merged: Record<string, unknown> = {};
+  const merged = Object.create(null) as Record<string, unknown>; // no prototype a key could reach
   const origins = new Map<string, string>();
   const hash = createHash('sha256');
   for (const f of files) {
@@ -96,16 +103,16 @@ export function loadConfigFiles(mainPath: string): LoadedConfigFiles {
 }
 
 const SECRET_KEYS = /^(password|passphrase|token|clientSecret|secret)$/i;
-const SECRET_HEADERS = /^(authorization|proxy-authorization|cookie)$|api[-_]?key|token|secret/i;
 
 /**
  * The config with secrets masked, for `plantsync config show`. A `${env:...}`/`${file:...}` reference is shown
- * (it says where the secret comes from, not what it is); a literal secret becomes "***".
+ * (it says where the secret comes from, not what it is); a literal secret becomes "***", and so does a header whose
+ * name says key/token/secret/password/auth. Every other text loses URL credentials and key-like query values.
  */
 export function maskSecrets(value: unknown, key = '', parent?: Record<string, unknown>, parentKey = ''): unknown {
   if (Array.isArray(value)) return value.map((v) => maskSecrets(v));
   if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k, value, key)]));
   if (typeof value !== 'string' || /^\$\{(env|file):[^}]+\}$/.test(value)) return value;
-  const secret = SECRET_KEYS.test(key) || (key === 'value' && parent?.type === 'apiKey') || (parentKey === 'headers' && SECRET_HEADERS.test(key));
-  return secret ? '***' : value;
+  const secret = SECRET_KEYS.test(key) || (key === 'value' && parent?.type === 'apiKey') || (parentKey === 'headers' && CREDENTIAL_HEADER.test(key));
+  return secret ? '***' : redactUrls(value);
 }

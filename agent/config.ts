@@ -162,6 +162,24 @@ export interface LoadedConfig {
   version: string;
 }
 
+/**
+ * The JSON pointer of the first key named __proto__, constructor or prototype, if any. Such a key in a config file
+ * once passed validation, was hidden by `config show`, polluted Object.prototype in the merge and crashed the agent.
+ */
+export function forbiddenKey(value: unknown): string | undefined {
+  const stack: [unknown, string][] = [[value, '']];
+  while (stack.length) {
+    const [v, at] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    for (const [k, child] of Object.entries(v)) {
+      const ptr = `${at}/${k}`;
+      if (k === '__proto__' || k === 'constructor' || k === 'prototype') return ptr;
+      stack.push([child, ptr]);
+    }
+  }
+  return undefined;
+}
+
 export function parseConfig(text: string, where: string): LoadedConfig {
   let raw: unknown;
   try {
@@ -169,6 +187,8 @@ export function parseConfig(text: string, where: string): LoadedConfig {
   } catch (err) {
     throw new ConfigError(`${where}: not valid JSON: ${(err as Error).message}`);
   }
+  const bad = forbiddenKey(raw);
+  if (bad) throw new ConfigError(`${where}: ${bad}: a key named '${bad.split('/').at(-1)}' is not allowed (config is data, never object internals)`);
   const config = validateConfig(raw, where);
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 12);
   return { config, version: config.agent.label ? `${config.agent.label}+${hash}` : hash };

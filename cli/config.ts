@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { ConfigError, configJsonSchema } from '../agent/config.ts';
 import { loadConfigFiles, maskSecrets } from '../agent/config-files.ts';
 import { checkSecrets, SecretError } from '../agent/secrets.ts';
+import { configWarnings } from '../agent/config-warnings.ts';
 
 const DEFAULT = '/etc/plantsync/plantsync.json';
 
@@ -38,6 +39,7 @@ export function register(program: Command): void {
           return;
         }
       }
+      for (const w of configWarnings(c.config)) console.error(`warning: ${w}`);
       console.log(`${c.files.join(' + ')}: valid${o.secrets ? ', secrets readable' : ''} (config version ${c.version})`);
     });
   config

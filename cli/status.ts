@@ -38,6 +38,7 @@ function fromSpool(cfg: AgentConfig): Record<string, unknown> {
 function print(st: AgentStatus): void {
   console.log(`plantsync ${st.agentId}  config ${st.configVersion}  up ${st.uptimeSec}s  ${st.ready ? 'READY' : `NOT READY: ${st.notReady.join('; ')}`}`);
   if (st.config.refused) console.log(`CONFIG REFUSED ${ago(st.config.refused.at)}: ${st.config.refused.message}`);
+  for (const w of st.warnings ?? []) console.log(`WARNING ${w}`);
   console.log('sources');
   for (const [n, s] of Object.entries(st.sources)) {
     console.log(`  ${n.padEnd(12)} ${(s.connected ? 'connected' : 'DISCONNECTED').padEnd(13)} last message ${ago(s.lastMessageAt).padEnd(8)} reconnects ${s.reconnects}  received ${s.received}  rejected ${s.rejected}`);

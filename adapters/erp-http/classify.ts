@@ -5,7 +5,8 @@
 //   3xx (a moved endpoint)            retry, naming the Location: the sink's configuration, never a dead letter
 //   2xx not of the expected content type, or without usable per-event results: retry with backoff (sink.ts)
 //   connection errors, timeouts       retry
-//   a request that cannot be built    rejected (that event's dead letter; it would never go, however often tried)
+//   a request that cannot be built    retry naming the sink's configuration (an event's own unusable URL is that
+//                                     event's rejection, decided in sink.ts before anything is sent)
 //   any other status                  rejected, with the status and a bounded excerpt of the body
 // Per-item results in a batch answer go through the same table.
 
@@ -20,6 +21,8 @@ export type Verdict =
       keepBackoff?: boolean;
       /** A 3xx: the endpoint moved, a configuration problem of the sink. */
       redirect?: boolean;
+      /** The sink's own configuration keeps the request from being built: never moves the breaker. */
+      config?: boolean;
     }
   | { kind: 'rejected'; status: number | undefined; reason: string };
 
@@ -51,10 +54,12 @@ export function classifyStatus(status: number, body: string, retryAfter: string 
 export function classifyError(err: unknown): Verdict {
   const e = err as { code?: string; name?: string; message?: string };
   const what = e.code ?? e.name ?? 'error';
-  // undici refuses to build the request (an invalid header value, method or URL): nothing was sent, and sending
-  // the same request again can never succeed. It is the data's problem, not the ERP's.
+  // undici refuses to build the request. An event's own parts never cause this (its keys are percent-encoded in
+  // headers, its URL is built and checked per event in sink.ts, where a failure is that event's rejection), so what
+  // is left is the sink's own configuration (a header or token value): a retry that says so, never dead letters
+  // for every event, never the breaker; readiness reports the stall.
   if (e.code === 'UND_ERR_INVALID_ARG' || e.code === 'ERR_INVALID_URL' || e.code === 'ERR_INVALID_CHAR') {
-    return { kind: 'rejected', status: undefined, reason: `request could not be built: ${excerpt(e.message ?? String(err))}` };
+    return { kind: 'retry', overload: false, keepBackoff: true, config: true, error: `request could not be built (check the sink's headers and auth): ${excerpt(e.message ?? String(err))}` };
   }
   const timeout = /TIMEOUT|Timeout|AbortError/.test(what) || /timeout/i.test(e.message ?? '');
   return { kind: 'retry', overload: timeout, error: `${what}: ${excerpt(e.message ?? String(err))}` };

@@ -52,8 +52,9 @@ test('header values: printable ASCII as it is; anything else percent-encoded, so
   assert.equal(headerValue('a\r\nb'), 'a%0D%0Ab');
 });
 
-test('a request that cannot be built is a rejection of that event (its dead letter), not a retry, and the breaker stays closed', async (t) => {
-  assert.equal(classifyError(Object.assign(new Error('invalid x-foo header'), { code: 'UND_ERR_INVALID_ARG' })).kind, 'rejected');
+test('a request that cannot be built for one event (its URL) is that event\'s dead letter; one the sink\'s own headers break is a retry, never dead letters; the breaker stays closed', async (t) => {
+  const sinkWide = classifyError(Object.assign(new Error('invalid x-foo header'), { code: 'UND_ERR_INVALID_ARG' }));
+  assert.equal(sinkWide.kind === 'retry' && sinkWide.config, true);
   assert.equal(classifyError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })).kind, 'retry');
   // A route whose URL template makes an unusable URL for one order: that event is dead-lettered, the rest go.
   const sim = await startSim(t);

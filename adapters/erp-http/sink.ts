@@ -14,6 +14,7 @@ import type { ErpHttpSinkConfig } from './config.ts';
 import { compilePath, type Getter } from '../../agent/mapping/expr.ts';
 import { Pacing } from './pacing.ts';
 import { matchItems, readBounded, unexpectedType } from './answer.ts';
+import { CREDENTIAL_HEADER, scrub } from '../../agent/redact.ts';
 import { compileBody, compileString } from './template.ts';
 
 interface Answer {
@@ -92,7 +93,14 @@ export class ErpHttpSink implements Sink {
     });
     const auth = c.auth && Object.fromEntries(Object.entries(c.auth).map(([k, v]) => [k, typeof v === 'string' ? secret(v, `auth.${k}`) : v]));
     this.auth = createAuth(auth as typeof c.auth, this.dispatcher, c.url);
+    if (c.auth && c.auth.type !== 'oauth2') {
+      for (const v of Object.values(await this.auth.headers(new AbortController().signal))) {
+        if (!/^[\t\x20-\x7e]*$/.test(v)) throw new Error(`${where}.auth: the credential is not printable ASCII, so no request could carry it`);
+      }
+    }
     this.headers = Object.fromEntries(Object.entries(c.headers ?? {}).map(([k, v]) => [k.toLowerCase(), secret(v, `headers.${k}`)]));
+    this.remember(this.headers);
+    for (const [k, v] of Object.entries(auth ?? {})) if (k !== 'type' && typeof v === 'string' && /token|password|value|secret/i.test(k)) this.secrets.add(v);
     // A header no request could carry is the sink's configuration problem: refused here, at start, by name, rather
     // than found on every request (where it would dead-letter every event or retry for ever).
     for (const [k, v] of Object.entries(this.headers)) {
@@ -232,7 +240,28 @@ export class ErpHttpSink implements Sink {
   }
 
   /** Sends one request through pacing and auth (one refresh-and-retry on 401) and classifies the answer. */
+  /**
+   * Sends one request and classifies the answer; the verdict's text never carries our credentials: an ERP (or a
+   * proxy) that echoes our Authorization or API key has them cut out before they reach the log, a dead letter or
+   * /status.
+   */
   private async send(method: string, url: string, body: string, extra: Record<string, string>, signal: AbortSignal, usable?: Usable): Promise<{ verdict: Verdict; body: string }> {
+    const r = await this.exchange(method, url, body, extra, signal, usable);
+    const v = r.verdict;
+    if (v.kind === 'retry') v.error = scrub(v.error, this.secrets);
+    else if (v.kind === 'rejected') v.reason = scrub(v.reason, this.secrets);
+    return r;
+  }
+
+  /** Secret values this sink sends (auth, credential headers, the current OAuth2 and CSRF tokens). */
+  private readonly secrets = new Set<string>();
+
+  private remember(headers: Record<string, string>): void {
+    for (const [k, v] of Object.entries(headers)) if (CREDENTIAL_HEADER.test(k) || k === 'x-csrf-token') this.secrets.add(v);
+    if (this.secrets.size > 64) this.secrets.delete(this.secrets.values().next().value!); // tokens rotate; keep it small
+  }
+
+  private async exchange(method: string, url: string, body: string, extra: Record<string, string>, signal: AbortSignal, usable?: Usable): Promise<{ verdict: Verdict; body: string }> {
     for (let attempt = 0; ; attempt++) {
       let release;
       try {
@@ -246,6 +275,8 @@ export class ErpHttpSink implements Sink {
       try {
         const auth = await this.auth.headers(signal);
         const csrf = this.cfg.csrf ? await this.csrfHeaders(auth, signal) : {};
+        this.remember(auth);
+        this.remember(csrf);
         const res = await request(url, {
           method: method as 'POST',
           dispatcher: this.dispatcher,
@@ -262,7 +293,7 @@ export class ErpHttpSink implements Sink {
       } catch (err) {
         const v = classifyError(err);
         // A request that could not even be built says nothing about the ERP: it never moves the breaker.
-        release(v.kind === 'rejected' ? 'neutral' : v.kind === 'retry' && v.overload ? 'overload' : 'failure');
+        release(v.kind === 'retry' && v.config ? 'neutral' : v.kind === 'retry' && v.overload ? 'overload' : 'failure');
         this.count('error', started);
         return { verdict: v, body: '' };
       } finally {
@@ -316,7 +347,7 @@ export class ErpHttpSink implements Sink {
   private logRedirect(error: string): void {
     if (Date.now() - this.lastRedirectLog < 60_000) return;
     this.lastRedirectLog = Date.now();
-    this.log.error({ error }, `the ERP endpoint answers with a redirect: fix sinks.${this.name}.url; events wait in the spool`);
+    this.log.error({ error: scrub(error, this.secrets) }, `the ERP endpoint answers with a redirect: fix sinks.${this.name}.url; events wait in the spool`);
   }
 
   private count(outcome: string, started: number): void {

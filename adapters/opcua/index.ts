@@ -25,5 +25,9 @@ export const opcuaAdapter: SourceAdapter<OpcuaSourceConfig> = {
     if ((c.securityMode ?? 'None') === 'None' !== ((c.securityPolicy ?? 'None') === 'None')) problems.push('/securityPolicy: securityMode None goes with securityPolicy None, and Sign / SignAndEncrypt with a real policy');
     return problems;
   },
+  warnings: (c) =>
+    (c.securityMode ?? 'None') === 'None' && c.identity?.type === 'username'
+      ? ['/securityMode: security None with a user name and password: the password crosses the network without encryption']
+      : [],
   createSource: (name, config) => new OpcuaSource(name, config),
 };
