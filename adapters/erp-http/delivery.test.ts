@@ -68,8 +68,11 @@ test('a request-rate cap spaces requests out', async (t) => {
   const sim = await startSim(t);
   const sink = await openSink(t, { url: `${sim.url}/batch`, protect: { maxRequestsPerSecond: 20 } });
   await Promise.all(Array.from({ length: 8 }, (_, i) => sink.deliver(batchOf([confirmation(i)]), never)));
-  const gaps = sim.requestTimes.slice(1).map((at, i) => at - sim.requestTimes[i]!);
-  assert.ok(Math.min(...gaps) >= 40, `at most 20 requests/s (gaps ${gaps.join(',')})`);
+  // The rate over the burst, seen at the receiver: single gaps jitter with scheduling on a busy machine (one
+  // arrived 25 ms after another whose neighbours came 68 ms apart), the span of 8 requests does not.
+  const times = sim.requestTimes;
+  const span = times.at(-1)! - times[0]!;
+  assert.ok(span >= 7 * 50 * 0.9, `at most 20 requests/s: 8 requests over ${span} ms`);
 });
 
 test('an outage compressed in time: events keep spooling, the breaker protects the ERP, the drain is paced, nothing is lost or doubled', async (t) => {
