@@ -1,15 +1,12 @@
-// The admin HTTP listener, on 127.0.0.1 by default: /metrics (Prometheus text), /healthz (the process answers),
-// /readyz (the spool is open, every source is connected, no latency objective breached and no dead letters
-// growing; 503 with the reasons otherwise), /status (the agent's view as JSON, what `plantsync status` prints). These are read-only and open. POST /dlq (dead letters), /rejected
-// (rejected records) and /replay (re-send delivered events) need the bearer token in <stateDir>/admin.token
-// (mode 0600): only who may read the agent's state directory may change what it owes the ERP.
+// The admin HTTP listener on TCP, 127.0.0.1 by default, read-only and open: /metrics (Prometheus text), /healthz
+// (the process answers), /readyz (the agent can commit and deliver; 503 with the reasons otherwise), /status (the
+// agent's view as JSON). Requests that change what the agent owes go only through the admin socket in the state
+// directory (admin-socket.ts), guarded by file permissions: a process squatting this port learns nothing it could
+// use, and two agents on one machine are never confused.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { AdminRequestError, type DlqRequest, type DlqResult } from './dlq-ops.ts';
-import { checkAdminRequest } from './admin-requests.ts';
+import type { DlqRequest, DlqResult } from './dlq-ops.ts';
+import type { KeysRequest, KeysResult } from './keys-ops.ts';
 import { configWarnings } from './config-warnings.ts';
 import type { AgentConfig } from './config.ts';
 import type { RejectedRequest, RejectedResult, ReplayRequest } from './rejected-ops.ts';
@@ -23,7 +20,6 @@ import type { SinkStats } from '../spool/types.ts';
 export interface AdminView {
   readonly startedAt: number;
   readonly configVersion: string;
-  readonly config: { agent: { id: string } };
   readonly configState: { files: string[]; lastReloadAt: number | undefined; error: { at: number; message: string } | undefined };
   readonly metrics: Metrics;
   readonly sources: ReadonlyMap<string, { status(): SourceStatus }>;
@@ -36,7 +32,8 @@ export interface AdminView {
   dlq(r: DlqRequest): DlqResult;
   rejected(r: RejectedRequest): Promise<RejectedResult>;
   replay(r: ReplayRequest): { count: number };
-  readonly adminToken: string;
+  keys(r: KeysRequest): KeysResult;
+  readonly config: { agent: { id: string; stateDir: string } };
 }
 
 export interface AgentStatus {
@@ -111,16 +108,8 @@ export function agentStatus(agent: AdminView): AgentStatus {
   };
 }
 
-export async function startAdminHttp(agent: AdminView, host: string, port: number): Promise<Server> {
-  const server = createServer((req, res) => {
-    const send = (status: number, body: string, type = 'application/json') => {
-      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
-      res.end(body);
-    };
-    const path = (req.url ?? '/').split('?')[0];
-    const op = req.method === 'POST' && path ? operations[path] : undefined;
-    if (op) return void handleOperation(agent, path!, op, req, send);
-    if (req.method !== 'GET') return send(405, JSON.stringify({ error: 'read-only: GET only' }));
+/** GET /healthz, /metrics, /readyz, /status: what both listeners answer (TCP and the admin socket). */
+export function serveReadOnly(agent: AdminView, path: string | undefined, send: (status: number, body: string, type?: string) => void): void {
     if (path === '/healthz') return send(200, JSON.stringify({ ok: true }));
     if (path === '/metrics') {
       agent.metrics.registry.metrics().then(
@@ -141,6 +130,17 @@ export async function startAdminHttp(agent: AdminView, host: string, port: numbe
       return send(st.ready ? 200 : 503, JSON.stringify({ ready: st.ready, notReady: st.notReady }));
     }
     send(404, JSON.stringify({ error: `no ${path}; try /metrics, /healthz, /readyz, /status` }));
+}
+
+export async function startAdminHttp(agent: AdminView, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    const send = (status: number, body: string, type = 'application/json') => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') return send(405, JSON.stringify({ error: 'read-only: GET only; changes go through the admin socket in the state directory (plantsync dlq, rejected, replay, keys)' }));
+    serveReadOnly(agent, path, send);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -152,48 +152,4 @@ export async function startAdminHttp(agent: AdminView, host: string, port: numbe
 export function adminUrl(server: Server): string {
   const a = server.address() as AddressInfo;
   return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
-}
-
-type Send = (status: number, body: string) => void;
-
-/** The changing requests, each the same request shape the CLI runs on the spool file when the agent is stopped. */
-const operations: Record<string, (agent: AdminView, body: never) => unknown> = {
-  '/dlq': (agent, r: DlqRequest) => agent.dlq(r),
-  '/rejected': (agent, r: RejectedRequest) => agent.rejected(r),
-  '/replay': (agent, r: ReplayRequest) => agent.replay(r),
-};
-
-async function handleOperation(agent: AdminView, path: string, op: (agent: AdminView, body: never) => unknown, req: import('node:http').IncomingMessage, send: Send): Promise<void> {
-  const given = Buffer.from(String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
-  const want = Buffer.from(agent.adminToken);
-  if (given.length !== want.length || !timingSafeEqual(given, want)) return send(401, JSON.stringify({ error: 'the bearer token of <stateDir>/admin.token is needed' }));
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > 65_536) return send(413, JSON.stringify({ error: 'request larger than 64 KiB' }));
-    chunks.push(c);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch (err) {
-    return send(400, JSON.stringify({ error: `not JSON: ${(err as Error).message}` }));
-  }
-  try {
-    checkAdminRequest(path, body); // before anything runs: a typo is a 400 that touches nothing
-    send(200, JSON.stringify(await op(agent, body as never)));
-  } catch (err) {
-    send(err instanceof AdminRequestError ? 400 : 500, JSON.stringify({ error: (err as Error).message }));
-  }
-}
-
-/** Reads the admin token, making it (random, mode 0600) the first time. */
-export function adminToken(stateDir: string): string {
-  const file = join(stateDir, 'admin.token');
-  if (!existsSync(file)) {
-    mkdirSync(stateDir, { recursive: true });
-    writeFileSync(file, randomBytes(24).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
-  }
-  return readFileSync(file, 'utf8').trim();
 }

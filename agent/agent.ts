@@ -10,7 +10,10 @@ import { defaultBackoff } from './backoff.ts';
 import { ConfigError, spoolRoutes, type AgentConfig, type SinkConfig } from './config.ts';
 import { planReload, type ReloadReport } from './reload-plan.ts';
 import type { Server } from 'node:http';
-import { adminToken, adminUrl, startAdminHttp } from './admin-http.ts';
+import { adminUrl, startAdminHttp } from './admin-http.ts';
+import { startAdminSocket } from './admin-socket.ts';
+import { adminSocketPath } from './peer-proof.ts';
+import { runKeys, type KeysRequest, type KeysResult } from './keys-ops.ts';
 import { runDlq, type DlqRequest, type DlqResult } from './dlq-ops.ts';
 import { runRejected, runReplay, type RejectedRequest, type RejectedResult, type RemapContext, type ReplayRequest } from './rejected-ops.ts';
 import { Dispatcher, type DispatcherStats } from './dispatcher.ts';
@@ -98,16 +101,15 @@ export class Agent {
     return runDlq(this.spool.admin, r);
   }
 
-  /** Bearer token of the admin listener's changing requests, kept in <stateDir>/admin.token (mode 0600). */
-  get adminToken(): string {
-    this.token ??= adminToken(this.opts.config.agent.stateDir);
-    return this.token;
+  /** Stuck keys: list those that do not flow, take one out of the flow on purpose (agent/keys-ops.ts). */
+  keys(r: KeysRequest): KeysResult {
+    return runKeys(this.spool, r);
   }
-  private token: string | undefined;
 
   /** The admin HTTP listener's base URL, once started (undefined when disabled). */
   adminUrl: string | undefined;
   private admin: Server | undefined;
+  private adminSocket: Server | undefined;
 
   start(): Promise<void> {
     this.starting ??= this.doStart();
@@ -201,10 +203,17 @@ export class Agent {
   }
 
   private async startAdmin(): Promise<void> {
+    if (!this.adminSocket) {
+      try {
+        this.adminSocket = await startAdminSocket(this);
+        this.log.info({ socket: adminSocketPath(this.opts.config.agent.stateDir) }, 'admin socket listening (plantsync status, dlq, rejected, replay, keys)');
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'admin socket could not start; running without it (the CLI cannot reach this agent)');
+      }
+    }
     const a = this.opts.config.admin ?? {};
     if (!(a.enabled ?? true)) return;
     try {
-      void this.adminToken; // made now, so `plantsync dlq` finds it
       this.admin = await startAdminHttp(this, a.host ?? '127.0.0.1', a.port ?? 9464);
       this.adminUrl = adminUrl(this.admin);
       this.log.info({ url: this.adminUrl }, 'admin HTTP listening (/metrics, /healthz, /readyz, /status)');
@@ -214,10 +223,14 @@ export class Agent {
     }
   }
 
-  private async stopAdmin(): Promise<void> {
+  private async stopAdmin(socketToo = false): Promise<void> {
     await new Promise((r) => (this.admin ? this.admin.close(r) : r(undefined)));
     this.admin = undefined;
     this.adminUrl = undefined;
+    if (socketToo) {
+      await new Promise((r) => (this.adminSocket ? this.adminSocket.close(r) : r(undefined)));
+      this.adminSocket = undefined;
+    }
   }
 
   /**
@@ -438,7 +451,7 @@ export class Agent {
     clearInterval(this.pruneTimer);
     this.objectives.stop();
     await this.reloading;
-    await this.stopAdmin();
+    await this.stopAdmin(true);
     // Intake first: sources finish committing what they took in (and acknowledge it) before anything else stops.
     for (const s of this.sources.values()) await s.stop().catch((err: unknown) => this.log.warn({ err }, 'source stop failed'));
     this.intakeClosed = true;

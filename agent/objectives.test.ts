@@ -49,7 +49,11 @@ test('a type waiting longer than its objective makes the agent not ready; late a
   // The ERP is back: both post; the hold was late, and that is counted, not a breach any more.
   erp.setFault(undefined);
   await until(() => erp.counters.accepted === 2, 'both posted');
-  await until(() => agent.sinkStatus('erp').pending + agent.sinkStatus('erp').waitingBatches === 0, () => JSON.stringify(agent.sinkStatus('erp')));
+  // Booked at the ERP is not yet settled in the agent: wait until the sink owes nothing, in flight included.
+  await until(() => {
+    const st = agent.sinkStatus('erp');
+    return st.pending + st.held + st.waitingBatches + st.inFlightBatches === 0;
+  }, () => JSON.stringify(agent.sinkStatus('erp')));
   const v = agent.objectives.view(later(6000));
   assert.deepEqual(v.breached, []);
   assert.deepEqual(v.recentMisses.map((m) => [m.sink, m.type, m.count, m.objectiveSec]), [['erp', 'quality.hold', 1, 0.3]]);

@@ -1,44 +1,68 @@
-// How the CLI reaches the running agent: its admin listener, from the config (a wildcard listen address is asked
-// on loopback), and the token for requests that change something; with the pieces every changing verb shares.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// How the CLI reaches the running agent: its admin socket in the state directory the config names (never a TCP
+// port, so with two configs on one machine it speaks to the right agent), with a peer proof of who is asking; with
+// the pieces every changing verb shares.
+import { existsSync } from 'node:fs';
+import { request } from 'node:http';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { ConfigError, type AgentConfig } from '../agent/config.ts';
+import { adminSocketPath, PEER_HEADER, writeProof } from '../agent/peer-proof.ts';
 
-/** The admin listener's base URL, or undefined when the config turns it off. */
-export function adminBase(cfg: AgentConfig): string | undefined {
-  const a = cfg.admin ?? {};
-  if (a.enabled === false) return undefined;
-  const host = !a.host || a.host === '0.0.0.0' || a.host === '::' ? '127.0.0.1' : a.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${a.port ?? 9464}`;
-}
+const NOT_RUNNING = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK']);
 
-/** The bearer token the agent keeps in its state directory (readable by who may act for it). */
-export function adminToken(cfg: AgentConfig): string {
-  return readFileSync(join(cfg.agent.stateDir, 'admin.token'), 'utf8').trim();
+function permissionDenied(where: string): Error {
+  return new Error(`permission denied: cannot reach the agent at ${where}; run as the agent's user (sudo -u plantsync plantsync ...) or a member of its group`);
 }
 
 /**
- * Runs a changing request in the running agent (POST to its admin listener with the token): while it runs it holds
- * the spool's lock. When no agent answers, `offline` runs it on the spool file instead.
+ * One request to the running agent over its admin socket; undefined when no agent is running (no socket, or a
+ * socket left by a crash that nobody answers on).
  */
-export async function viaAgentOrSpool<T>(cfg: AgentConfig, path: string, body: unknown, offline: () => Promise<T> | T): Promise<T> {
-  const base = adminBase(cfg);
-  if (base) {
-    let res: Response | undefined;
+export async function askAgent<T>(cfg: AgentConfig, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 600_000): Promise<T | undefined> {
+  const socketPath = adminSocketPath(cfg.agent.stateDir);
+  if (!existsSync(socketPath)) return undefined;
+  const text = body === undefined ? '' : JSON.stringify(body);
+  let proof: ReturnType<typeof writeProof> | undefined;
+  if (method === 'POST') {
     try {
-      res = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${adminToken(cfg)}`, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(600_000) });
-    } catch {
-      res = undefined; // no token yet, or nobody listening: the agent is not running
-    }
-    if (res) {
-      const answer = (await res.json()) as T & { error?: string };
-      if (!res.ok) throw Object.assign(new Error(`agent: ${answer.error ?? res.status}`), { usage: res.status === 400 });
-      return answer;
+      proof = writeProof(cfg.agent.stateDir, method, path, text);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EACCES') throw permissionDenied(socketPath);
+      throw err;
     }
   }
-  return offline();
+  try {
+    const answer = await new Promise<{ status: number; text: string } | undefined>((resolve, reject) => {
+      const req = request({ socketPath, path, method, timeout: timeoutMs, headers: { 'content-type': 'application/json', ...(proof && { [PEER_HEADER]: proof.header }) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`the agent did not answer within ${timeoutMs} ms`)));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code && NOT_RUNNING.has(err.code)) resolve(undefined);
+        else if (err.code === 'EACCES') reject(permissionDenied(socketPath));
+        else reject(err);
+      });
+      req.end(text);
+    });
+    if (!answer) return undefined;
+    const parsed = JSON.parse(answer.text || '{}') as T & { error?: string };
+    if (answer.status >= 400) throw Object.assign(new Error(`agent: ${parsed.error ?? answer.status}`), { usage: answer.status === 400 });
+    return parsed;
+  } finally {
+    proof?.remove();
+  }
+}
+
+/**
+ * Runs a changing request in the running agent (over its admin socket): while it runs it holds the spool's lock.
+ * When no agent is running, `offline` runs it on the spool file instead.
+ */
+export async function viaAgentOrSpool<T>(cfg: AgentConfig, path: string, body: unknown, offline: () => Promise<T> | T): Promise<T> {
+  const answer = await askAgent<T>(cfg, 'POST', path, body);
+  return answer ?? offline();
 }
 
 /** A yes/no question on the terminal; false without one (scripts must say --yes). */

@@ -1,5 +1,5 @@
 // `plantsync dlq list|show|replay|drop`: dead letters, the events a sink rejected. While the agent runs it is asked
-// over its admin listener (with the token from <stateDir>/admin.token); otherwise the spool file is opened directly.
+// over its admin socket in the state directory; otherwise the spool file is opened directly.
 // Replay puts events back in line under their own idempotency keys (safe after a fix in the ERP); drop deletes them
 // for good. Both need --reason (audit log), show what they touch with --dry-run, and ask unless --yes is given.
 import { userInfo } from 'node:os';
@@ -31,7 +31,9 @@ function filterOf(o: FilterOptions): DeadFilter {
 /** Runs the request in the running agent, or on the spool file when no agent answers. */
 function run(cfg: AgentConfig, r: DlqRequest): Promise<DlqResult> {
   return viaAgentOrSpool(cfg, '/dlq', r, () => {
-    const spool = Spool.open({ path: join(cfg.agent.stateDir, 'spool.db'), routes: [] });
+    // A look (list, dry run) opens read-only; a change needs the file to be there: a wrong state directory is said.
+    const look = r.action === 'list' || r.dryRun === true;
+    const spool = Spool.open({ path: join(cfg.agent.stateDir, 'spool.db'), routes: [], readOnly: look, mustExist: true });
     try {
       spool.sinkNames();
       return runDlq(spool.admin, r);

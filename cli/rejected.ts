@@ -30,7 +30,8 @@ interface Options {
 function run(cfg: AgentConfig, version: string, r: RejectedRequest): Promise<RejectedResult> {
   return viaAgentOrSpool(cfg, '/rejected', r, async () => {
     // Routed as the config says, so re-mapped events go to their sinks when the agent starts.
-    const spool = Spool.open({ path: join(cfg.agent.stateDir, 'spool.db'), routes: spoolRoutes(cfg) });
+    const look = r.action === 'list' || r.dryRun === true; // read-only; a change needs the file to be there
+    const spool = Spool.open({ path: join(cfg.agent.stateDir, 'spool.db'), routes: look ? [] : spoolRoutes(cfg), readOnly: look, mustExist: true });
     try {
       return await runRejected(spool, offlineRemapContext(cfg, version), r);
     } finally {

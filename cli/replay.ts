@@ -15,7 +15,7 @@ import { changeOptions, confirm, failure, timeOption, viaAgentOrSpool } from './
 
 function run(cfg: AgentConfig, r: ReplayRequest): Promise<{ count: number }> {
   return viaAgentOrSpool(cfg, '/replay', r, () => {
-    const spool = Spool.open({ path: join(cfg.agent.stateDir, 'spool.db'), routes: [] });
+    const spool = Spool.open({ path: join(cfg.agent.stateDir, 'spool.db'), routes: [], mustExist: true });
     try {
       return runReplay(spool, r);
     } finally {

@@ -1,5 +1,6 @@
 // `plantsync status`: what the agent is doing, for the technician at 3 a.m. and for scripts. It asks the running
-// agent (its admin listener's /status); when no agent answers, it reads the spool file itself and says so.
+// agent (GET /status on its admin socket); when no agent answers, it reads the spool file itself (read-only) and
+// says so.
 // Exit codes: 0 healthy; 1 running but degraded (a source down, dead letters waiting, a refused config reload, a
 // latency objective breached or missed in the last 5 minutes);
 // 2 bad config; 3 not running.
@@ -9,24 +10,21 @@ import type { AgentStatus } from '../agent/admin-http.ts';
 import { ConfigError, type AgentConfig } from '../agent/config.ts';
 import { loadConfigFiles } from '../agent/config-files.ts';
 import { Spool } from '../spool/spool.ts';
-import { adminBase } from './admin-client.ts';
+import { askAgent } from './admin-client.ts';
 
 const ago = (at: string | null) => (at ? `${Math.max(0, Math.round((Date.now() - Date.parse(at)) / 1000))}s ago` : '-');
 
 async function ask(cfg: AgentConfig): Promise<AgentStatus | undefined> {
-  const base = adminBase(cfg);
-  if (!base) return undefined;
-  try {
-    const res = await fetch(`${base}/status`, { signal: AbortSignal.timeout(3000) });
-    return res.ok ? ((await res.json()) as AgentStatus) : undefined;
-  } catch {
-    return undefined; // nobody listening: the agent is not running (or its listener is off)
-  }
+  return askAgent<AgentStatus>(cfg, 'GET', '/status', undefined, 3000).catch((err: Error) => {
+    if (/permission denied/.test(err.message)) throw err;
+    return undefined; // no answer: the agent is not running (or hung)
+  });
 }
 
 /** The spool's view when the agent is not running: backlog and dead letters per sink. */
 function fromSpool(cfg: AgentConfig): Record<string, unknown> {
-  const spool = Spool.open({ path: join(cfg.agent.stateDir, 'spool.db'), routes: [] });
+  // Read-only: never creates a spool or a folder, never marks the file (a look must not hide a crash).
+  const spool = Spool.open({ path: join(cfg.agent.stateDir, 'spool.db'), routes: [], readOnly: true });
   try {
     const sinks = Object.fromEntries(spool.sinkNames().map((n) => [n, spool.stats(n)]));
     return { running: false, sinks, rejectedRecords: spool.admin.countRejected() };
@@ -72,7 +70,14 @@ export function register(program: Command): void {
         return;
       }
       for (;;) {
-        const st = await ask(cfg);
+        let st: AgentStatus | undefined;
+        try {
+          st = await ask(cfg);
+        } catch (err) {
+          console.error((err as Error).message); // permission denied: say who to run as
+          process.exitCode = 1;
+          return;
+        }
         if (o.watch) console.clear();
         if (st) {
           if (o.json) console.log(JSON.stringify(st, null, 2));

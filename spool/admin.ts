@@ -56,6 +56,21 @@ export interface RejectedRecord extends RejectedInput {
   truncated: boolean;
 }
 
+export interface BlockedKey {
+  orderingKey: string;
+  /** Dead letters that park this key. */
+  deadLetters: number;
+  /** Events waiting behind it. */
+  held: number;
+  /** Its batch waits to be sent again. */
+  retrying: { attempts: number; nextAt: number; lastError: string } | undefined;
+}
+
+/** The key has a batch being delivered right now: an admin change to it must wait a moment. */
+export class KeyBusyError extends Error {
+  override readonly name = 'KeyBusyError';
+}
+
 export interface AuditEntry {
   at: number;
   actor: string;
@@ -252,6 +267,61 @@ export class Admin {
       this.wake(sink);
       return n;
     });
+  }
+
+  /**
+   * Keys of a sink that do not flow: parked behind dead letters, or with a batch waiting to retry (how often tried,
+   * the last error, when next). The technician's view before taking a key out of the flow.
+   */
+  blockedKeys(sink: string): BlockedKey[] {
+    const s = this.sinks.get(sink);
+    if (!s) return [];
+    const out = new Map<string, BlockedKey>();
+    const get = (k: string) => out.get(k) ?? out.set(k, { orderingKey: k, deadLetters: 0, held: 0, retrying: undefined }).get(k)!;
+    for (const r of this.db.prepare('SELECT okey, count(*) AS n FROM dead WHERE sink = ? AND parks = 1 GROUP BY okey').all(s.id) as { okey: string; n: number }[]) get(r.okey).deadLetters = r.n;
+    for (const r of this.db.prepare('SELECT okey, count(*) AS n FROM held WHERE sink = ? GROUP BY okey').all(s.id) as { okey: string; n: number }[]) get(r.okey).held = r.n;
+    for (const c of this.db.prepare('SELECT keys, attempts, not_before, last_error FROM claims WHERE sink = ? AND attempts > 0').all(s.id) as { keys: string; attempts: number; not_before: number; last_error: string | null }[]) {
+      for (const k of JSON.parse(c.keys) as string[]) get(k).retrying = { attempts: c.attempts, nextAt: c.not_before, lastError: c.last_error ?? '' };
+    }
+    return [...out.values()];
+  }
+
+  /**
+   * Takes a stuck key out of the flow on purpose: its pending events (waiting, held, in a batch waiting to retry)
+   * become dead letters with the reason, audited, and park the key, so nothing of it can overtake them; `dlq
+   * replay` or `dlq drop` brings it back. A batch of the key being delivered right now is not touched (busy).
+   */
+  evictKey(sink: string, orderingKey: string, actor: string, reason: string): number {
+    requireReason(reason);
+    const s = this.sinks.get(sink);
+    if (!s) throw new Error(`unknown sink '${sink}'`);
+    for (const c of s.claims.values()) {
+      if (c.handedOut && c.keys.includes(orderingKey)) throw new KeyBusyError(`a batch of key '${orderingKey}' is being delivered right now; try again in a moment`);
+    }
+    const why = `taken out of the flow by ${actor}: ${reason}`.slice(0, 2000);
+    const n = this.write(() => {
+      const now = this.now();
+      const dead = this.db.prepare(`INSERT OR REPLACE INTO dead(sink, seq, okey, parks, status, reason, attempts, at) VALUES (?, ?, ?, 1, NULL, ?, ?, ?)`);
+      let count = 0;
+      const move = (seq: number, attempts: number) => (dead.run(s.id, seq, orderingKey, why, attempts, now), count++);
+      for (const seq of this.db.prepare('SELECT seq FROM outbox WHERE sink = ? AND okey = ?').pluck().all(s.id, orderingKey) as number[]) move(seq, 0);
+      this.db.prepare('DELETE FROM outbox WHERE sink = ? AND okey = ?').run(s.id, orderingKey);
+      for (const seq of this.db.prepare('SELECT seq FROM held WHERE sink = ? AND okey = ?').pluck().all(s.id, orderingKey) as number[]) move(seq, 0);
+      this.db.prepare('DELETE FROM held WHERE sink = ? AND okey = ?').run(s.id, orderingKey);
+      for (const c of [...s.claims.values()].filter((x) => x.keys.includes(orderingKey))) {
+        const okeys = new Map((this.db.prepare('SELECT e.seq, e.okey FROM json_each(?) j JOIN events e ON e.seq = j.value').all(JSON.stringify(c.seqs)) as { seq: number; okey: string }[]).map((r) => [r.seq, r.okey]));
+        const mine = c.seqs.filter((q) => okeys.get(q) === orderingKey);
+        for (const q of mine) move(q, c.attempts);
+        const rest = c.seqs.filter((q) => okeys.get(q) !== orderingKey);
+        if (rest.length === 0) this.db.prepare('DELETE FROM claims WHERE id = ?').run(c.id);
+        else this.db.prepare('UPDATE claims SET seqs = ?, keys = ? WHERE id = ?').run(JSON.stringify(rest), JSON.stringify(c.keys.filter((k) => k !== orderingKey)), c.id);
+      }
+      this.audit(actor, 'keys.evict', `sink ${sink} key ${orderingKey}`, count, reason);
+      return count;
+    });
+    s.reload(this.db); // memory follows the file: the key is parked, its claim rows gone or smaller
+    this.wake(sink);
+    return n;
   }
 
   auditLog(limit = 100): AuditEntry[] {

@@ -1,11 +1,11 @@
 // Opening the spool file: exclusive lock, pragmas, corruption check, migrations.
 // A corrupt file is moved aside and a fresh spool started, so the agent never crash-loops on its own spool.
 import Database from 'better-sqlite3';
-import { mkdirSync, readFileSync, renameSync, existsSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, renameSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { migrations } from './migrations.ts';
-import { SpoolLockedError, type SpoolNotice } from './types.ts';
+import { SpoolLockedError, SpoolMissingError, type SpoolNotice } from './types.ts';
 
 export type Db = Database.Database;
 
@@ -32,6 +32,14 @@ function isBusy(err: unknown): boolean {
 }
 
 export interface OpenOptions {
+  /**
+   * For tools (`status`, `dlq list`): the file must exist (never created, nor its folder), nothing is written (no
+   * migration, no clean/unclean mark: a look at a crashed spool must not hide the crash from the next start), and a
+   * running agent's lock is respected.
+   */
+  readOnly?: boolean;
+  /** The file must exist (the CLI acting on a stopped agent's spool): a wrong state directory is said, not made. */
+  mustExist?: boolean;
   onNotice?: ((n: SpoolNotice) => void) | undefined;
   /** Run PRAGMA quick_check even after a clean shutdown. */
   forceCheck?: boolean;
@@ -40,6 +48,11 @@ export interface OpenOptions {
 }
 
 export function openDatabase(path: string, opts: OpenOptions = {}): Db {
+  if (opts.readOnly || opts.mustExist) {
+    if (!existsSync(dirname(path))) throw new SpoolMissingError(path, `no state directory ${dirname(path)}: is agent.stateDir in the config right?`);
+    if (!existsSync(path)) throw new SpoolMissingError(path, `no spool at ${path}: is agent.stateDir in the config right, and has the agent run once?`);
+  }
+  if (opts.readOnly) return openReadOnly(path);
   mkdirSync(dirname(path), { recursive: true });
   try {
     return tryOpen(path, opts);
@@ -51,9 +64,52 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Db {
   }
 }
 
+function openReadOnly(path: string): Db {
+  let db: Db;
+  try {
+    // Not SQLite's readonly flag: a WAL database cannot be read that way without -wal/-shm files, which a cleanly
+    // closed spool does not have. The connection may write, and this module never asks it to.
+    db = new Database(path, { fileMustExist: true, timeout: 0, ...(sqliteAddon && { nativeBinding: sqliteAddon as unknown as string }) });
+  } catch (err) {
+    throw explainOpenError(err, path);
+  }
+  try {
+    // EXCLUSIVE before the first read: the WAL index stays in this process's memory (no -shm file is made), and a
+    // running agent's lock makes this fail at once instead of reading under its writes.
+    db.pragma('locking_mode = EXCLUSIVE');
+    const versions = db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[];
+    const newest = Math.max(0, ...versions);
+    const known = Math.max(...migrations.map((m) => m.version));
+    if (newest !== known) throw new Error(`spool ${path} has schema version ${newest}, this plantsync knows ${known}: ${newest < known ? 'start the agent once to migrate it' : 'upgrade plantsync'}`);
+    return db;
+  } catch (err) {
+    db.close();
+    if (isBusy(err)) throw new SpoolLockedError(path, readOwner(path));
+    throw explainOpenError(err, path);
+  }
+}
+
+/** A permission problem says so, and who to run as; never "in use by another agent". */
+function explainOpenError(err: unknown, path: string): Error {
+  const e = err as { code?: string; message?: string };
+  if (e.code === 'SQLITE_CANTOPEN' || e.code === 'SQLITE_READONLY' || e.code === 'EACCES' || e.code === 'SQLITE_PERM') {
+    try {
+      accessSync(path, constants.R_OK);
+    } catch {
+      return Object.assign(new Error(`permission denied: cannot read ${path}; run as the agent's user (sudo -u plantsync plantsync ...) or a member of its group`), { code: 'EACCES' });
+    }
+  }
+  return err as Error;
+}
+
 function tryOpen(path: string, opts: OpenOptions): Db {
   // better-sqlite3 takes a loaded addon object as nativeBinding; its type declarations know only a path.
-  const db = new Database(path, { timeout: 0, ...(sqliteAddon && { nativeBinding: sqliteAddon as unknown as string }) });
+  let db: Db;
+  try {
+    db = new Database(path, { timeout: 0, ...(sqliteAddon && { nativeBinding: sqliteAddon as unknown as string }) });
+  } catch (err) {
+    throw explainOpenError(err, path);
+  }
   try {
     // EXCLUSIVE before WAL: the WAL index then lives in process memory (no -shm) and the file lock is held until
     // close, so a second agent on the same file fails at once instead of interleaving writes.
@@ -63,7 +119,7 @@ function tryOpen(path: string, opts: OpenOptions): Db {
       db.exec('BEGIN IMMEDIATE; COMMIT');
     } catch (err) {
       if (isBusy(err)) throw new SpoolLockedError(path, readOwner(path));
-      throw err;
+      throw explainOpenError(err, path);
     }
     // NORMAL: a commit only writes its WAL frames; WalSync (wal-sync.ts) flushes them off the event loop, and the
     // spool confirms nothing outside before that flush. SQLite still fsyncs around checkpoints itself.

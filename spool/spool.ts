@@ -47,12 +47,13 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
   private readonly commitWindowMs: number;
   private readonly maxGroup: number;
 
-  static open(opts: SpoolOptions & Pick<OpenOptions, 'forceCheck'>): Spool {
+  static open(opts: SpoolOptions & Pick<OpenOptions, 'forceCheck' | 'readOnly' | 'mustExist'>): Spool {
     const db = openDatabase(opts.path, opts);
     try {
       return new Spool(db, opts);
     } catch (err) {
       db.close();
+      if (opts.readOnly) throw err; // a look never moves anything
       // Damage the integrity check does not look for (it runs only after an unclean stop) can show up while the
       // spool reads its state: the file is moved aside here too, never a crash on every start.
       if (!isCorruption(err)) throw err;
@@ -89,15 +90,19 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
   readonly db: Db;
   private readonly wal: WalSync;
 
-  private constructor(db: Db, opts: SpoolOptions) {
+  /** Opened by a tool to look (status, dlq list): nothing is written, not even the clean/unclean mark. */
+  readonly readOnly: boolean;
+
+  private constructor(db: Db, opts: SpoolOptions & { readOnly?: boolean | undefined }) {
     super();
     this.db = db;
+    this.readOnly = opts.readOnly === true;
     this.wal = new WalSync(`${db.name}-wal`, opts.flushWal);
     this.now = opts.now ?? Date.now;
     this.notice = opts.onNotice ?? (() => {});
     this.commitWindowMs = opts.commitWindowMs ?? 0;
     this.maxGroup = opts.maxGroup ?? 5000;
-    const walReserve = boundWal(db, opts.capBytes ?? 0);
+    const walReserve = this.readOnly ? 0 : boundWal(db, opts.capBytes ?? 0);
     this.st = {
       bump: db.prepare(`INSERT INTO counters(name, value) VALUES (?, ?)
         ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`),
@@ -295,6 +300,11 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
   /** Commits what is queued, records a clean shutdown and releases the file lock. */
   close(): void {
     if (this.closed) return;
+    if (this.readOnly) {
+      this.closed = true;
+      this.db.close();
+      return;
+    }
     this.flush();
     this.closed = true;
     // A damaged file is not marked clean: the next open runs the integrity check and moves it aside.
@@ -323,11 +333,11 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
   private sinkState(name: string): SinkState {
     let s = this.sinks.get(name);
     if (!s) {
-      this.db.prepare('INSERT OR IGNORE INTO sinks(name) VALUES (?)').run(name);
-      const id = this.db.prepare('SELECT id FROM sinks WHERE name = ?').pluck().get(name) as number;
+      if (!this.readOnly) this.db.prepare('INSERT OR IGNORE INTO sinks(name) VALUES (?)').run(name);
+      const id = (this.db.prepare('SELECT id FROM sinks WHERE name = ?').pluck().get(name) as number | undefined) ?? -1;
       s = SinkState.load(this.db, id, name);
       this.sinks.set(name, s);
-      this.recoverHeld(s);
+      if (!this.readOnly) this.recoverHeld(s);
     }
     return s;
   }

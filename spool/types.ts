@@ -136,3 +136,13 @@ export class SpoolLockedError extends Error {
     this.owner = owner;
   }
 }
+
+/** A tool asked for a spool that is not there (a wrong state directory): nothing was created. */
+export class SpoolMissingError extends Error {
+  override readonly name = 'SpoolMissingError';
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super(message);
+    this.path = path;
+  }
+}
