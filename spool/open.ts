@@ -1,7 +1,7 @@
 // Opening the spool file: exclusive lock, pragmas, corruption check, migrations.
 // A corrupt file is moved aside and a fresh spool started, so the agent never crash-loops on its own spool.
 import Database from 'better-sqlite3';
-import { accessSync, constants, mkdirSync, readFileSync, renameSync, existsSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, renameSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { migrations } from './migrations.ts';
@@ -49,8 +49,10 @@ export interface OpenOptions {
 
 export function openDatabase(path: string, opts: OpenOptions = {}): Db {
   if (opts.readOnly || opts.mustExist) {
-    if (!existsSync(dirname(path))) throw new SpoolMissingError(path, `no state directory ${dirname(path)}: is agent.stateDir in the config right?`);
-    if (!existsSync(path)) throw new SpoolMissingError(path, `no spool at ${path}: is agent.stateDir in the config right, and has the agent run once?`);
+    const dir = presence(dirname(path));
+    if (dir !== 'there') throw dir === 'denied' ? permissionDenied(dirname(path)) : new SpoolMissingError(path, `no state directory ${dirname(path)}: is agent.stateDir in the config right?`);
+    const file = presence(path);
+    if (file !== 'there') throw file === 'denied' ? permissionDenied(path) : new SpoolMissingError(path, `no spool at ${path}: is agent.stateDir in the config right, and has the agent run once?`);
   }
   if (opts.readOnly) return openReadOnly(path);
   mkdirSync(dirname(path), { recursive: true });
@@ -89,14 +91,28 @@ function openReadOnly(path: string): Db {
   }
 }
 
+/** Whether a path is there; 'denied' when a folder on the way may not be looked into (EACCES, not "missing"). */
+function presence(path: string): 'there' | 'missing' | 'denied' {
+  try {
+    statSync(path);
+    return 'there';
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EACCES' ? 'denied' : 'missing';
+  }
+}
+
+function permissionDenied(path: string): Error {
+  return Object.assign(new Error(`permission denied: cannot read ${path}; run as the agent's user (sudo -u plantsync plantsync ...) or a member of its group`), { code: 'EACCES' });
+}
+
 /** A permission problem says so, and who to run as; never "in use by another agent". */
 function explainOpenError(err: unknown, path: string): Error {
   const e = err as { code?: string; message?: string };
   if (e.code === 'SQLITE_CANTOPEN' || e.code === 'SQLITE_READONLY' || e.code === 'EACCES' || e.code === 'SQLITE_PERM') {
     try {
-      accessSync(path, constants.R_OK);
+      accessSync(path, constants.R_OK | constants.W_OK);
     } catch {
-      return Object.assign(new Error(`permission denied: cannot read ${path}; run as the agent's user (sudo -u plantsync plantsync ...) or a member of its group`), { code: 'EACCES' });
+      return permissionDenied(path);
     }
   }
   return err as Error;
