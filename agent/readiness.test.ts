@@ -73,3 +73,18 @@ test('a full spool refusing business events is a readiness reason and a metric',
   assert.match(metrics, /plantsync_spool_backpressure 1/);
   assert.match(metrics, /plantsync_spool_cap_bytes 1048576/);
 });
+
+test('a sink whose circuit breaker has not closed for breakerOpenSeconds makes the agent not ready, naming it', async (t) => {
+  const { startSim, simResponse } = await import('../adapters/erp-http/test-kit.ts');
+  const sim = await startSim(t);
+  sim.setFault({ mode: 'status', status: 503 });
+  const agent = await start(t, {
+    sinks: { erp: { type: 'erp-http', url: `${sim.url}/batch`, response: simResponse, protect: { breakerFailures: 2, breakerOpenMs: 50 }, delivery: { backoff: { baseMs: 10, capMs: 30 } } } },
+    readiness: { breakerOpenSeconds: 0.3, stallSeconds: 3600 },
+  } as Partial<AgentConfig>);
+  await agent.ingest([confirmation(1, 'PO-1'), confirmation(2, 'PO-2'), confirmation(3, 'PO-3')]);
+  await until(() => /circuit breaker open for \d+ s/.test(agent.readiness().join('\n')), () => agent.readiness().join('; '), 5000);
+  assert.equal((await readyz(agent)).status, 503);
+  sim.setFault(undefined);
+  await until(() => agent.readiness().length === 0, () => agent.readiness().join('; '), 10_000);
+});

@@ -12,8 +12,10 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--bearer <token>', 'require this bearer token')
     .option('--duration <s>', 'stop after this many seconds')
-    .action(async (o: { port: string; host: string; bearer?: string; duration?: string }) => {
-      const sim = new ErpSim({ port: Number(o.port), host: o.host, ...(o.bearer && { bearer: o.bearer }) });
+    .option('--key-order <how>', "batch items: 'independent' (each on its own, the default) or 'stop-at-failure' (a key's later items refused after its first failure)", 'independent')
+    .action(async (o: { port: string; host: string; bearer?: string; duration?: string; keyOrder: string }) => {
+      if (o.keyOrder !== 'independent' && o.keyOrder !== 'stop-at-failure') throw new Error(`--key-order: '${o.keyOrder}' is neither independent nor stop-at-failure`);
+      const sim = new ErpSim({ port: Number(o.port), host: o.host, keyOrder: o.keyOrder, ...(o.bearer && { bearer: o.bearer }) });
       await sim.start();
       console.log(`erp-sim listening on ${sim.url} (batch: POST ${sim.url}/batch; counters: GET ${sim.url}/_sim/counters)`);
       const timer = setInterval(() => console.log(JSON.stringify(sim.counters)), 5000);

@@ -32,7 +32,9 @@ export class AppendWriter {
       if (seq === undefined) continue;
       for (const s of sinksFor(r.type)) {
         outbox.push(s.id, seq, r.orderingKey);
-        woken.add(s);
+        // A sink need look again only for a key without a batch out: a busy key's new rows cannot go before its
+        // batch settles, and the settle wakes the sink anyway. Saves a scan per append while every key is busy.
+        if (!s.isBusy(r.orderingKey)) woken.add(s);
       }
     }
     this.outbox.run(outbox);

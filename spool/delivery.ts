@@ -33,6 +33,11 @@ export interface DeliveryDeps {
 }
 
 const SCAN_PAGE = 512;
+/** One event per key: page size of a quick scan, and how often a claim reads the whole window instead (see claim). */
+const QUICK_PAGE = 128;
+const QUICK_ROUNDS = 8;
+/** Fewest keys a spread batch takes when it carries one event per key (see claim). */
+const MIN_SHARE = 64;
 
 export class Delivery {
   private readonly st;
@@ -45,7 +50,8 @@ export class Delivery {
     this.receipts = new MultiInsert(db, 'INSERT OR REPLACE INTO receipts(sink, seq, receipt, at)', 4);
     this.st = {
       // The scan reads only the outbox (seq, key): rows of busy keys are skipped without touching their events.
-      scan: db.prepare('SELECT seq, okey FROM outbox WHERE sink = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      // Rows as [seq, okey] arrays: a claim may read a few thousand, and plain arrays cost less than objects.
+      scan: db.prepare('SELECT seq, okey FROM outbox WHERE sink = ? AND seq > ? ORDER BY seq LIMIT ?').raw(true),
       loadRange: db.prepare('SELECT seq, okey, idem, type, occurred_at, body FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq'),
       loadClaimed: db.prepare(`SELECT e.seq, e.okey, e.idem, e.type, e.occurred_at, e.body FROM json_each(?) j
         JOIN events e ON e.seq = j.value ORDER BY j.key`),
@@ -89,11 +95,20 @@ export class Delivery {
     let after = 0;
     let scanned = 0;
     const scanLimit = maxEvents * 2 + SCAN_PAGE;
+    // One event per key: the rows behind a taken key's head are dead weight for this claim, and with a few busy keys
+    // a full window is thousands of rows for a handful of events (20 keys: 23,000 events/s of claim + settle). So
+    // the scan reads small pages and stops at the first page that brings no new key; every QUICK_ROUNDS-th claim
+    // reads the whole window, so a key deep behind the busy ones still goes within a few claims.
+    const quick = onePerKey && ++s.quickClaims < QUICK_ROUNDS;
+    if (!quick) s.quickClaims = 0;
+    const pageSize = quick ? QUICK_PAGE : SCAN_PAGE;
     scan: while (scanned < scanLimit) {
-      const rows = this.st.scan.all(s.id, after, SCAN_PAGE) as OutboxRow[];
-      if (rows.length === 0) break;
-      for (const r of rows) {
-        after = r.seq;
+      const page = this.st.scan.all(s.id, after, pageSize) as [number, string][];
+      if (page.length === 0) break;
+      const before = eligible.length;
+      for (const [seq, okey] of page) {
+        const r: OutboxRow = { seq, okey };
+        after = seq;
         scanned++;
         if (!keys.has(r.okey)) {
           if (s.mustHold(r.okey)) {
@@ -107,14 +122,18 @@ export class Delivery {
         // Without spreading, the first maxEvents eligible rows are the batch; spreading needs the whole window.
         if (spread <= 1 && eligible.length >= maxEvents) break scan;
       }
+      if (quick && eligible.length > 0 && eligible.length === before) break;
     }
     // Spreading: when several more batches may go out at once, this one takes only its share of the waiting keys
     // (the oldest), so the next claim finds keys of its own instead of every key being busy in one batch.
     let picked = eligible;
     const freeSlots = spread - s.handedOutCount();
-    if (freeSlots > 1 && keys.size > 1) {
-      const share = new Set([...keys].slice(0, Math.ceil(keys.size / freeSlots)));
-      picked = eligible.filter((r) => share.has(r.okey));
+    // With one event per key a share is that many events: below MIN_SHARE keys a request would be too small to be
+    // worth its round trip (20 keys over 4 slots made requests of 5 events), so a few keys go out together.
+    const share = freeSlots > 1 ? Math.max(Math.ceil(keys.size / freeSlots), onePerKey ? MIN_SHARE : 1) : keys.size;
+    if (keys.size > share) {
+      const mine = new Set([...keys].slice(0, share));
+      picked = eligible.filter((r) => mine.has(r.okey));
     }
     picked = picked.slice(0, maxEvents);
     // Bodies only for what was picked. maxBytes cuts `picked` (in seq order) at the first event that does not fit:

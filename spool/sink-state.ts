@@ -29,6 +29,8 @@ export class SinkState {
    * release, replay), another scan would read the same rows for nothing.
    */
   nothingClaimable = false;
+  /** Claims since the last one that read the whole scan window (delivery.ts, one event per key). */
+  quickClaims = 0;
   readonly id: number;
   readonly name: string;
 

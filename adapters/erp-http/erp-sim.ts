@@ -22,6 +22,12 @@ export interface ScheduledFault {
 }
 
 export interface ErpSimOptions {
+  /**
+   * How the batch endpoint books a request's items: 'independent' (default, like SAP's $batch changesets: each item
+   * on its own), or 'stop-at-failure' (an order-aware integration: after an item of a key fails, the key's later
+   * items in the request are refused with 424). Only with the second may a sink set keyOrderInBatch.
+   */
+  keyOrder?: 'independent' | 'stop-at-failure';
   host?: string;
   port?: number;
   tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer; requestCert?: boolean };
@@ -204,7 +210,16 @@ export class ErpSim {
     const events = (doc as { events?: unknown }).events;
     if (Array.isArray(events)) {
       this.counters.batches++;
-      const results = events.map((e) => this.book(itemOf(e)));
+      const failed = new Set<string>();
+      const results = events.map((e) => {
+        const item = itemOf(e);
+        if (this.opts.keyOrder === 'stop-at-failure' && failed.has(item.orderingKey)) {
+          return { idempotencyKey: item.idempotencyKey, status: 424, error: 'an earlier item of this ordering key failed' };
+        }
+        const r = this.book(item);
+        if (r.status >= 400 && r.status !== 409) failed.add(item.orderingKey);
+        return r;
+      });
       if (fault?.mode === 'reorder') results.reverse();
       return send(res, 200, { results });
     }

@@ -65,3 +65,18 @@ test('a request holds one event per ordering key: the ERP rejects the first of K
   await sleep(100);
   assert.equal(sim.counters.accepted, 4, 'nothing sent twice');
 });
+
+test('keyOrderInBatch against a receiver that stops at a key\'s first failure: several events of a key per request, and still none booked ahead of a rejected one', async (t) => {
+  const dir = tempDir(t);
+  const sim = await startSim(t, { keyOrder: 'stop-at-failure' });
+  sim.reject(idem(1), 422, 'order closed');
+  const cfg = config(dir, `${sim.url}/batch`);
+  (cfg.sinks.erp as { keyOrderInBatch?: boolean }).keyOrderInBatch = true;
+  const agent = await startAgent(t, cfg);
+  await agent.ingest([confirmation(1, K), confirmation(2, K), confirmation(3, K), confirmation(4, '订单-1')]);
+  // K's three events went in one request: the first rejected, the two after it refused by the receiver (424).
+  await until(() => agent.sinkStatus('erp').deadLetters === 3 && sim.counters.accepted === 1, () => `K's three dead, the other key booked (${JSON.stringify(agent.sinkStatus('erp'))})`);
+  await sleep(100);
+  assert.deepEqual(sim.booked.filter((b) => b.orderingKey.startsWith(K)), [], "K's later events were refused with it, not booked");
+  assert.match(agent.spool.admin.listDead({ orderingKey: `${K}/0010` }).map((d) => d.reason).join('\n'), /HTTP 424: an earlier item of this ordering key failed/);
+});

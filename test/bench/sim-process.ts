@@ -10,9 +10,9 @@ export interface SimProcess {
   latencies(): Promise<number[]>;
 }
 
-export async function startSimProcess(): Promise<SimProcess> {
+export async function startSimProcess(keyOrder: 'independent' | 'stop-at-failure' = 'independent'): Promise<SimProcess> {
   const main = join(import.meta.dirname, '../../cli/main.ts');
-  const p = spawn(process.execPath, [main, 'erp-sim', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(process.execPath, [main, 'erp-sim', '--port', '0', '--key-order', keyOrder], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve) => {
     let out = '';
     p.stdout.on('data', (d: Buffer) => {
