@@ -19,9 +19,18 @@ module.exports = {
     {
       name: 'adapters-are-independent',
       severity: 'error',
-      comment: 'Adapters never import each other; they import agent types and their protocol library only.',
+      comment: 'Adapters never import each other; they import the adapter kit and their protocol library only.',
       from: { path: '^adapters/([^/]+)/' },
       to: { path: '^adapters/', pathNot: '^adapters/$1/' },
+    },
+    {
+      name: 'adapters-use-the-kit',
+      severity: 'error',
+      comment:
+        'Adapter code reaches the agent only through its public kit (agent/adapter-kit.ts), so the agent can change inside ' +
+        'without touching adapters. Tests, test kits and simulators (which drive a whole agent) are exempt.',
+      from: { path: '^adapters/', pathNot: '(\\.test\\.ts|/test-kit\\.ts|/sim[^/]*\\.ts|/erp-sim\\.ts)$' },
+      to: { path: '^agent/', pathNot: '^agent/adapter-kit\\.ts$' },
     },
     {
       name: 'adapters-do-not-touch-the-spool',

@@ -1,7 +1,7 @@
 // Reading an ERP's answer without believing the wrong thing: bounded in size, of the expected content type, and
 // per-event results matched to events by their idempotency key (an answer in another order must not dead-letter
 // the event the ERP accepted and mark delivered the one it rejected).
-import type { Getter } from '../../agent/mapping/expr.ts';
+import type { Getter } from '../../agent/adapter-kit.ts';
 
 /** Reads at most `limit` bytes of a body; `cut` says the rest was dropped (the connection is destroyed). */
 export async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<{ text: string; cut: boolean }> {

@@ -1,5 +1,5 @@
 // The ERP HTTP sink adapter, as the registry sees it.
-import type { SinkAdapter } from '../../agent/adapter.ts';
+import type { SinkAdapter } from '../../agent/adapter-kit.ts';
 import { ErpHttpSinkConfig } from './config.ts';
 import { ErpHttpSink } from './sink.ts';
 

@@ -3,18 +3,18 @@
 // classify.ts. It never throws for remote trouble: it returns an outcome for the dispatcher to settle.
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
-import type { SinkContext } from '../../agent/adapter.ts';
-import type { Logger } from '../../agent/log.ts';
-import type { Metrics } from '../../agent/metrics.ts';
-import { resolveSecret } from '../../agent/secrets.ts';
-import type { Batch, ClaimedEvent, ItemResult, Outcome, Sink, SinkHealth } from '../../agent/sink.ts';
+import type { SinkContext } from '../../agent/adapter-kit.ts';
+import type { Logger } from '../../agent/adapter-kit.ts';
+import type { Metrics } from '../../agent/adapter-kit.ts';
+import { resolveSecret } from '../../agent/adapter-kit.ts';
+import type { Batch, ClaimedEvent, ItemResult, Outcome, Sink, SinkHealth } from '../../agent/adapter-kit.ts';
 import { createAuth, type Auth } from './auth.ts';
 import { classifyError, classifyStatus, excerpt, type ClassifyOptions, type Verdict } from './classify.ts';
 import type { ErpHttpSinkConfig } from './config.ts';
-import { compilePath, type Getter } from '../../agent/mapping/expr.ts';
-import { Pacing } from './pacing.ts';
+import { compilePath, type Getter } from '../../agent/adapter-kit.ts';
+import { Pacing } from '../../agent/adapter-kit.ts';
 import { matchItems, readBounded, unexpectedType } from './answer.ts';
-import { CREDENTIAL_HEADER, scrub } from '../../agent/redact.ts';
+import { CREDENTIAL_HEADER, scrub } from '../../agent/adapter-kit.ts';
 import { compileBody, compileString } from './template.ts';
 
 interface Answer {

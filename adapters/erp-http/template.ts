@@ -1,7 +1,7 @@
 // URL and body templates over canonical events, compiled once when the sink starts, not interpreted per event.
 // "{{payload.order}}" alone keeps the value's JSON type; inside a longer string it is interpolated. Filters:
 // string, number, upper, lower, sapDate (OData v2 "/Date(ms)/"), flag (true -> "X", false -> "").
-import { compilePath, type Getter } from '../../agent/mapping/expr.ts';
+import { compilePath, type Getter } from '../../agent/adapter-kit.ts';
 
 type Filter = (v: unknown) => unknown;
 

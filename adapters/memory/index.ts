@@ -1,5 +1,5 @@
 // The memory sink adapter, as the registry sees it.
-import type { SinkAdapter } from '../../agent/adapter.ts';
+import type { SinkAdapter } from '../../agent/adapter-kit.ts';
 import { MemorySinkConfig } from './config.ts';
 import { MemorySink } from './sink.ts';
 

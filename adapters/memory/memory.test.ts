@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemorySink } from './sink.ts';
 import { parseConfig } from '../../agent/config.ts';
-import type { Batch } from '../../agent/sink.ts';
+import type { Batch } from '../../agent/adapter-kit.ts';
 
 function batch(events: [seq: number, key: string, okey: string][]): Batch {
   return {

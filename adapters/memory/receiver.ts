@@ -3,7 +3,7 @@
 // in order, issues document numbers, and injects faults on command. Tests and the demo read its counters to
 // assert "exactly once, in order".
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Batch, ItemResult, Outcome } from '../../agent/sink.ts';
+import type { Batch, ItemResult, Outcome } from '../../agent/adapter-kit.ts';
 
 export interface ReceiverCounters {
   batches: number;

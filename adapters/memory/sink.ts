@@ -1,6 +1,6 @@
 // The memory sink hands batches to an in-process MemoryReceiver. The receiver already answers in outcomes, so
 // this sink's classification is the identity; real sinks (erp-http) classify remote answers here.
-import type { Batch, Outcome, Sink } from '../../agent/sink.ts';
+import type { Batch, Outcome, Sink } from '../../agent/adapter-kit.ts';
 import type { MemorySinkConfig } from './config.ts';
 import { MemoryReceiver } from './receiver.ts';
 

@@ -1,6 +1,6 @@
 // Payload decoders. A payload that cannot be decoded is not an error of the agent: it becomes a rejected record
 // with a reason that says where it broke.
-import { parseJsonExact } from '../../agent/payload.ts';
+import { parseJsonExact } from '../../agent/adapter-kit.ts';
 export type Decoded = { ok: true; value: unknown } | { ok: false; reason: string };
 
 export function decode(payload: Buffer, as: 'json' | 'text' | 'number'): Decoded {

@@ -1,5 +1,5 @@
 // The MQTT source adapter, as the registry sees it.
-import type { SourceAdapter } from '../../agent/adapter.ts';
+import type { SourceAdapter } from '../../agent/adapter-kit.ts';
 import { MqttSourceConfig } from './config.ts';
 import { MqttSource } from './source.ts';
 

@@ -6,8 +6,8 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type IClientOptions, type MqttClient, type IPublishPacket } from 'mqtt';
-import { resolveSecret } from '../../agent/secrets.ts';
-import type { Source, SourceContext, SourceMessage, SourceStatus } from '../../agent/source.ts';
+import { resolveSecret } from '../../agent/adapter-kit.ts';
+import type { Source, SourceContext, SourceMessage, SourceStatus } from '../../agent/adapter-kit.ts';
 import { AckGate } from './ack-gate.ts';
 import type { MqttSourceConfig } from './config.ts';
 import { decode } from './decode.ts';

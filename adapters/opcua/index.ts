@@ -1,5 +1,5 @@
 // The OPC UA source adapter, as the registry sees it.
-import type { SourceAdapter } from '../../agent/adapter.ts';
+import type { SourceAdapter } from '../../agent/adapter-kit.ts';
 import { OpcuaSourceConfig } from './config.ts';
 import { OpcuaSource } from './source.ts';
 

@@ -25,7 +25,7 @@ import {
   type UserIdentityInfo,
   type Variant,
 } from 'node-opcua-client';
-import { resolveSecret } from '../../agent/secrets.ts';
+import { resolveSecret } from '../../agent/adapter-kit.ts';
 import type { EventConfig, NodeConfig, OpcuaSourceConfig } from './config.ts';
 
 export interface ConnectionOptions {

@@ -1,0 +1,23 @@
+// The adapter kit: everything an adapter (source or sink) may use from the agent, in one place. Adapters import this
+// file, their own folder and their protocol library, nothing else of ours (`npm run lint` enforces it), so the agent
+// can change its insides without touching them, and a new adapter starts from a short, stable list.
+//
+// - contracts: what a source or sink is and what it exchanges with the agent
+// - secrets: ${env:...} / ${file:...} references, resolved where a component starts
+// - backoff: the one retry delay (capped exponential, full jitter) and the timer limit
+// - pacing: circuit breaker, adaptive concurrency and a rate cap for a remote side that must not be flooded
+// - paths and templates: the mapping's path reader (answers, templates)
+// - payloads: exact JSON parsing (integers beyond 2^53 stay exact)
+// - redaction: credentials cut out of any text that leaves the agent
+export type { SinkAdapter, SourceAdapter, SinkContext } from './adapter.ts';
+export type { Batch, ClaimedEvent, ItemResult, Outcome, Sink, SinkHealth } from './sink.ts';
+export type { IngestResult, Source, SourceContext, SourceMessage, SourceStatus } from './source.ts';
+export type { EventDraft } from './events.ts';
+export type { Logger } from './log.ts';
+export { Metrics } from './metrics.ts';
+export { resolveSecret } from './secrets.ts';
+export { defaultBackoff, MAX_TIMER_MS, retryDelay, type BackoffPolicy } from './backoff.ts';
+export { Pacing, type BreakerState, type PacingOptions } from './pacing.ts';
+export { compilePath, type Getter } from './mapping/expr.ts';
+export { parseJsonExact } from './payload.ts';
+export { CREDENTIAL_HEADER, redactUrls, scrub } from './redact.ts';
