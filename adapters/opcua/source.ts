@@ -13,9 +13,8 @@ import type { EventDraft } from '../../agent/adapter-kit.ts';
 import type { Source, SourceContext, SourceMessage, SourceStatus } from '../../agent/adapter-kit.ts';
 import type { EventConfig, NodeConfig, OpcuaSourceConfig } from './config.ts';
 import { OpcuaConnection } from './session.ts';
-import { evaluate, type NodeState } from './triggers.ts';
+import { evaluate, truthy, type NodeState } from './triggers.ts';
 
-const truthy = (v: unknown) => v === true || (typeof v === 'number' && v !== 0);
 
 interface Taken {
   node: NodeConfig;

@@ -70,3 +70,9 @@ test('a restart continues from the committed state: the first reading after it i
   const after = evaluate({ kind: 'counter' }, committed, { value: 135, ts: committed.ts + 60_000 });
   assert.equal(after.fired?.delta, 15, 'increments made while the agent was down are posted');
 });
+
+test('one rule for a set PLC signal, for edges and handshakes alike: true, a non-zero number, "true" or "1"', async () => {
+  const { truthy } = await import('./triggers.ts');
+  assert.deepEqual([true, 1, -2, 'true', '1'].map(truthy), [true, true, true, true, true]);
+  assert.deepEqual([false, 0, 'false', '0', '', null, undefined].map(truthy), [false, false, false, false, false, false, false]);
+});

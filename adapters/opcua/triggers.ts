@@ -28,7 +28,8 @@ export interface Evaluation {
   next: NodeState;
 }
 
-const truthy = (v: unknown) => v === true || (typeof v === 'number' && v !== 0) || v === 'true' || v === '1';
+/** A PLC signal that is set: true, a non-zero number, or the text "true" / "1". One rule for edges and handshakes. */
+export const truthy = (v: unknown): boolean => v === true || (typeof v === 'number' && v !== 0) || v === 'true' || v === '1';
 const same = (a: unknown, b: unknown) => a === b || (Number.isNaN(a) && Number.isNaN(b));
 
 export function evaluate(trigger: Trigger, prev: NodeState | undefined, r: Reading): Evaluation {
