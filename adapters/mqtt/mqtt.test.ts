@@ -115,6 +115,32 @@ test('a changed topic list is applied across a restart with a persistent session
   await new Promise((r) => setTimeout(r, 300));
   const keys = second.spool.db.prepare('SELECT idem FROM events').pluck().all();
   assert.deepEqual(keys, ['1000/hall2/B/2'], 'the old topic A no longer delivers');
+  assert.equal(second.spool.sourceState('hall2').get('subscriptions'), JSON.stringify([`${prefix}/machines/B/+`]), 'kept in the spool, like the OPC UA node states');
+});
+
+test('an older plantsync\'s subscription file is read once: its topics are unsubscribed, then the spool keeps the list and the file goes', async (t) => {
+  const { existsSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const broker = await startBroker(t);
+  const prefix = uniquePrefix();
+  const dir = tempDir(t);
+  const first = new Agent({ config: config(dir, broker, prefix, [`${prefix}/machines/A/+`]), configVersion: 'v1', log: pino({ level: 'silent' }) });
+  await first.start();
+  await until(() => first.sources.get('hall2')!.status().connected, 'connected');
+  await new Promise((r) => setTimeout(r, 200));
+  first.spool.db.prepare('DELETE FROM source_state WHERE source = ?').run('hall2'); // as an older plantsync left it
+  await first.stop(500);
+  const legacy = join(dir, 'mqtt-hall2-subscriptions.json');
+  writeFileSync(legacy, JSON.stringify([`${prefix}/machines/A/+`]));
+  const second = await startAgent(t, config(dir, broker, prefix, [`${prefix}/machines/B/+`]));
+  await until(() => second.spool.sourceState('hall2').get('subscriptions') !== undefined, 'the list is in the spool');
+  assert.equal(existsSync(legacy), false);
+  const p = await publisher(t, broker);
+  await p.publishAsync(`${prefix}/machines/A/count`, JSON.stringify({ seq: 1, order: 'PO1', good: 1 }), { qos: 1 });
+  await p.publishAsync(`${prefix}/machines/B/count`, JSON.stringify({ seq: 2, order: 'PO1', good: 1 }), { qos: 1 });
+  await until(() => count(second) >= 1, 'B arrived');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(second.spool.db.prepare('SELECT idem FROM events').pluck().all(), ['1000/hall2/B/2']);
 });
 
 test('the sample config in the README is a valid mqtt source', async () => {

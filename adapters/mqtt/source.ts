@@ -3,7 +3,7 @@
 // in groups, and only then acknowledged, in arrival order (ack-gate.ts). Malformed or oversized messages become
 // rejected records and are acknowledged; when the spool refuses business events (full), nothing is acknowledged and
 // the group is retried, so the broker keeps the rest.
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type IClientOptions, type MqttClient, type IPublishPacket } from 'mqtt';
 import { resolveSecret } from '../../agent/adapter-kit.ts';
@@ -120,13 +120,18 @@ export class MqttSource implements Source {
     await this.client?.endAsync(true);
   }
 
-  /** Subscribes to the configured topics and drops those a persistent session still holds from an older config. */
+  /**
+   * Subscribes to the configured topics and drops those a persistent session still holds from an older config. The
+   * topics last subscribed are this source's state in the spool (source_state, like the OPC UA source's node
+   * states); a file in the state directory from an older plantsync is read once and removed.
+   */
   private async reconcileSubscriptions(sessionPresent: boolean): Promise<void> {
     const client = this.client!;
-    const file = join(this.ctx.stateDir, `mqtt-${this.name}-subscriptions.json`);
+    const legacy = join(this.ctx.stateDir, `mqtt-${this.name}-subscriptions.json`);
+    const saved = this.ctx.loadState().subscriptions;
     let old: string[] = [];
     try {
-      old = JSON.parse(readFileSync(file, 'utf8')) as string[];
+      old = JSON.parse(saved ?? readFileSync(legacy, 'utf8')) as string[];
     } catch {
       old = [];
     }
@@ -139,10 +144,16 @@ export class MqttSource implements Source {
       }
       await client.subscribeAsync(this.cfg.subscriptions.map((s) => ({ topic: s.topic, qos: s.qos ?? 1 })).reduce((m, s) => ({ ...m, [s.topic]: { qos: s.qos } }), {}));
       this.ctx.log.info({ topics: wanted }, 'subscribed');
-      mkdirSync(this.ctx.stateDir, { recursive: true });
-      writeFileSync(file, JSON.stringify(wanted));
     } catch (err) {
       this.ctx.log.warn({ err: (err as Error).message }, 'subscribe failed; retrying on the next connect');
+      return;
+    }
+    try {
+      await this.ctx.ingest([], { state: { subscriptions: JSON.stringify(wanted) } });
+      rmSync(legacy, { force: true });
+    } catch (err) {
+      // A full spool: the list is saved on the next connect; until then an older list still names what to drop.
+      this.ctx.log.warn({ err: (err as Error).message }, 'could not save the subscribed topics; saved on the next connect');
     }
   }
 
