@@ -9,6 +9,7 @@
 // - paths and templates: the mapping's path reader (answers, templates)
 // - payloads: exact JSON parsing (integers beyond 2^53 stay exact)
 // - redaction: credentials cut out of any text that leaves the agent
+// - TLS: one schema for a client connection's TLS settings and one reading of it
 export type { SinkAdapter, SourceAdapter, SinkContext } from './adapter.ts';
 export type { Batch, ClaimedEvent, ItemResult, Outcome, Sink, SinkHealth } from './sink.ts';
 export type { IngestResult, Source, SourceContext, SourceMessage, SourceStatus } from './source.ts';
@@ -21,3 +22,4 @@ export { Pacing, type BreakerState, type PacingOptions } from './pacing.ts';
 export { compilePath, type Getter } from './mapping/expr.ts';
 export { parseJsonExact } from './payload.ts';
 export { CREDENTIAL_HEADER, redactUrls, scrub } from './redact.ts';
+export { TlsOptions, tlsClientOptions } from './tls.ts';

@@ -1,5 +1,6 @@
 // Config schema of the ERP HTTP sink.
 import Type, { type Static } from 'typebox';
+import { TlsOptions } from '../../agent/adapter-kit.ts';
 
 const Secret = Type.String({ minLength: 1, description: 'A value, or ${env:NAME} / ${file:PATH} (resolved when the sink starts; never logged)' });
 
@@ -51,18 +52,7 @@ export const ErpHttpSinkConfig = Type.Object(
       ),
     ),
     auth: Type.Optional(Auth),
-    tls: Type.Optional(
-      Type.Object(
-        {
-          ca: Type.Optional(Type.String({ description: 'PEM file of the CA bundle to trust' })),
-          cert: Type.Optional(Type.String({ description: 'PEM file of the client certificate (mutual TLS)' })),
-          key: Type.Optional(Type.String({ description: 'PEM file of the client key' })),
-          passphrase: Type.Optional(Secret),
-          rejectUnauthorized: Type.Optional(Type.Boolean({ default: true })),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    tls: Type.Optional(TlsOptions),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 100, default: 30_000, description: 'Whole request, headers and body' })),
     connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, default: 10_000 })),
     connections: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, default: 8, description: 'Keep-alive connections to the ERP' })),

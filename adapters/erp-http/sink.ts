@@ -1,20 +1,12 @@
 // The ERP HTTP sink: one request per batch (mode batch) or one per event along per-type routes (mode routes),
 // over a keep-alive undici pool, with idempotency keys, auth, TLS, pacing, and every answer classified in
 // classify.ts. It never throws for remote trouble: it returns an outcome for the dispatcher to settle.
-import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
-import type { SinkContext } from '../../agent/adapter-kit.ts';
-import type { Logger } from '../../agent/adapter-kit.ts';
-import type { Metrics } from '../../agent/adapter-kit.ts';
-import { resolveSecret } from '../../agent/adapter-kit.ts';
-import type { Batch, ClaimedEvent, ItemResult, Outcome, Sink, SinkHealth } from '../../agent/adapter-kit.ts';
+import { tlsClientOptions, type SinkContext, type Logger, type Metrics, resolveSecret, type Batch, type ClaimedEvent, type ItemResult, type Outcome, type Sink, type SinkHealth, compilePath, type Getter, Pacing, CREDENTIAL_HEADER, scrub } from '../../agent/adapter-kit.ts';
 import { createAuth, type Auth } from './auth.ts';
 import { classifyError, classifyStatus, excerpt, type ClassifyOptions, type Verdict } from './classify.ts';
 import type { ErpHttpSinkConfig } from './config.ts';
-import { compilePath, type Getter } from '../../agent/adapter-kit.ts';
-import { Pacing } from '../../agent/adapter-kit.ts';
 import { matchItems, readBounded, unexpectedType } from './answer.ts';
-import { CREDENTIAL_HEADER, scrub } from '../../agent/adapter-kit.ts';
 import { compileBody, compileString } from './template.ts';
 
 interface Answer {
@@ -75,21 +67,13 @@ export class ErpHttpSink implements Sink {
     const c = this.cfg;
     const where = `sinks.${this.name}`;
     const secret = (v: string, path: string) => resolveSecret(v, `${where}.${path}`);
-    const tls = c.tls ?? {};
-    const file = (p: string | undefined) => (p ? readFileSync(p) : undefined);
     this.dispatcher = new Agent({
       connections: c.connections ?? 8,
       keepAliveTimeout: 30_000,
       connectTimeout: c.connectTimeoutMs ?? 10_000,
       headersTimeout: c.timeoutMs ?? 30_000,
       bodyTimeout: c.timeoutMs ?? 30_000,
-      connect: {
-        ca: file(tls.ca),
-        cert: file(tls.cert),
-        key: file(tls.key),
-        ...(tls.passphrase && { passphrase: secret(tls.passphrase, 'tls.passphrase') }),
-        rejectUnauthorized: tls.rejectUnauthorized ?? true,
-      },
+      connect: tlsClientOptions(c.tls, `${where}.tls`),
     });
     const auth = c.auth && Object.fromEntries(Object.entries(c.auth).map(([k, v]) => [k, typeof v === 'string' ? secret(v, `auth.${k}`) : v]));
     this.auth = createAuth(auth as typeof c.auth, this.dispatcher, c.url);

@@ -2,8 +2,7 @@
 import type { TestContext } from 'node:test';
 import { pino } from 'pino';
 import { buildEvent, type EventDraft } from '../../agent/events.ts';
-import { Metrics } from '../../agent/adapter-kit.ts';
-import type { Batch } from '../../agent/adapter-kit.ts';
+import { Metrics, type Batch } from '../../agent/adapter-kit.ts';
 import type { ErpHttpSinkConfig } from './config.ts';
 import { ErpSim, type ErpSimOptions } from './erp-sim.ts';
 import { ErpHttpSink } from './sink.ts';

@@ -1,5 +1,6 @@
 // Config schema of the MQTT source.
 import Type, { type Static } from 'typebox';
+import { TlsOptions } from '../../agent/adapter-kit.ts';
 
 export const MqttSourceConfig = Type.Object(
   {
@@ -12,18 +13,7 @@ export const MqttSourceConfig = Type.Object(
     receiveMaximum: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_535, default: 1000, description: 'MQTT 5: unacknowledged QoS 1/2 messages the broker may send at once (commit group size)' })),
     username: Type.Optional(Type.String()),
     password: Type.Optional(Type.String({ description: 'A value, or ${env:NAME} / ${file:PATH}' })),
-    tls: Type.Optional(
-      Type.Object(
-        {
-          ca: Type.Optional(Type.String({ description: 'CA certificate(s) (PEM file) that signed the broker certificate' })),
-          cert: Type.Optional(Type.String({ description: 'Client certificate (PEM file)' })),
-          key: Type.Optional(Type.String({ description: 'Client key (PEM file) for a client certificate' })),
-          passphrase: Type.Optional(Type.String({ description: 'Of an encrypted key: a value, or ${env:NAME} / ${file:PATH}' })),
-          rejectUnauthorized: Type.Optional(Type.Boolean({ default: true })),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    tls: Type.Optional(TlsOptions),
     subscriptions: Type.Array(
       Type.Object(
         {

@@ -6,8 +6,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type IClientOptions, type MqttClient, type IPublishPacket } from 'mqtt';
-import { resolveSecret } from '../../agent/adapter-kit.ts';
-import type { Source, SourceContext, SourceMessage, SourceStatus } from '../../agent/adapter-kit.ts';
+import { resolveSecret, tlsClientOptions, type Source, type SourceContext, type SourceMessage, type SourceStatus } from '../../agent/adapter-kit.ts';
 import { AckGate } from './ack-gate.ts';
 import type { MqttSourceConfig } from './config.ts';
 import { decode } from './decode.ts';
@@ -55,8 +54,6 @@ export class MqttSource implements Source {
   async start(ctx: SourceContext): Promise<void> {
     this.ctx = ctx;
     const c = this.cfg;
-    const tls = c.tls ?? {};
-    const file = (p: string | undefined) => (p ? readFileSync(p) : undefined);
     const opts: IClientOptions = {
       protocolVersion: c.protocolVersion ?? 5,
       clientId: c.clientId ?? `plantsync-${ctx.agentId}-${this.name}`,
@@ -76,11 +73,7 @@ export class MqttSource implements Source {
       // Maximum packet size: an MQTT 5 broker then never sends a message larger than the source would keep (room
       // left for the topic and properties), instead of the agent reading megabytes only to reject them.
       ...((c.protocolVersion ?? 5) === 5 && { properties: { sessionExpiryInterval: c.sessionExpirySec ?? 604_800, receiveMaximum: c.receiveMaximum ?? 1000, maximumPacketSize: maxPacketSize(c.maxPayloadBytes ?? 262_144) } }),
-      ca: file(tls.ca),
-      cert: file(tls.cert),
-      key: file(tls.key),
-      ...(tls.passphrase && { passphrase: resolveSecret(tls.passphrase, `sources.${this.name}.tls.passphrase`) }),
-      rejectUnauthorized: tls.rejectUnauthorized ?? true,
+      ...tlsClientOptions(c.tls, `sources.${this.name}.tls`),
     };
     const client = connect(c.url, opts);
     this.client = client;
