@@ -380,18 +380,15 @@ export class Agent {
       settings: { breakerOpenSeconds: r.breakerOpenSeconds ?? defaultReadiness.breakerOpenSeconds, stallSeconds: r.stallSeconds ?? defaultReadiness.stallSeconds },
       commitFailing: this.commitFailing ?? this.spool.flushFailure(),
       spoolFull: full.full ? full : undefined,
-      sinks: [...this.dispatchers].map(([name, d]) => {
-        const st = this.spool.stats(name);
-        return {
-          name,
-          startedAt: d.startedAt,
-          lastSuccessAt: d.stats.lastSuccessAt,
-          workWaiting: st.pending + st.inFlightBatches + st.waitingBatches,
-          breakerOpenSince: this.sinks.get(name)?.health?.().breakerOpenSince,
-          spoolFailingSince: d.stats.spoolFailingSince,
-          spoolError: d.stats.spoolError,
-        };
-      }),
+      sinks: [...this.dispatchers].map(([name, d]) => ({
+        name,
+        startedAt: d.startedAt,
+        lastSuccessAt: d.stats.lastSuccessAt,
+        workWaiting: this.spool.workWaiting(name),
+        breakerOpenSince: this.sinks.get(name)?.health?.().breakerOpenSince,
+        spoolFailingSince: d.stats.spoolFailingSince,
+        spoolError: d.stats.spoolError,
+      })),
     });
   }
 

@@ -22,7 +22,7 @@ export interface ReadinessInput {
     name: string;
     startedAt: number;
     lastSuccessAt: number | undefined;
-    /** Events it could send now or waits to retry (not those parked behind a dead letter, which wait for a person). */
+    /** Events it could send now and batches out or waiting to retry (not events parked behind a dead letter, which wait for a person). */
     workWaiting: number;
     breakerOpenSince: number | undefined;
     spoolFailingSince: number | undefined;

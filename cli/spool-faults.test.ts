@@ -2,25 +2,18 @@
 // agent with exit 1 (and the next start moves it aside), and a permission problem says so and who to run as.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Spool } from '../spool/spool.ts';
-import { record, tempDir, until } from '../test/helpers.ts';
+import { tempDir, until } from '../test/helpers.ts';
+import { damagedSpool, routes } from '../test/spool-damage.ts';
 import { main, runAgent } from './test-kit.ts';
 
-const routes = [{ sink: 'erp', types: '*' as const, onReject: 'park' as const }];
 
 test('a spool damaged where the running agent reads it: one fatal line, exit 1; the next start moves the file aside and runs', async (t) => {
   const dir = tempDir(t);
-  const path = join(dir, 'spool.db');
-  const s = Spool.open({ path, routes });
-  await s.append(Array.from({ length: 3000 }, (_, i) => record(i, `Заказ-${i % 7}`)));
-  const root = s.db.prepare('SELECT rootpage FROM sqlite_master WHERE name = ?').pluck().get('outbox') as number;
-  s.close(); // clean: the next open skips the integrity check
-  const fd = openSync(path, 'r+');
-  writeSync(fd, Buffer.alloc(4096, 0xa5), 0, 4096, (root - 1) * 4096);
-  closeSync(fd);
+  await damagedSpool(dir, 'outbox');
   const config = join(dir, 'plantsync.json');
   writeFileSync(config, JSON.stringify({ agent: { id: 'gw-corrupt', plant: '1000', stateDir: dir }, admin: { enabled: false }, sinks: { erp: { type: 'memory' } }, routes }));
   const first = runAgent(t, config);

@@ -2,8 +2,7 @@
 // aside or reports it so the agent stops; it never crashes on every start, and never runs on refusing every commit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, openSync, readdirSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { pino } from 'pino';
 import { Spool } from './spool.ts';
 import type { SpoolNotice } from './types.ts';
@@ -11,27 +10,11 @@ import { Agent } from '../agent/agent.ts';
 import type { AgentConfig } from '../agent/config.ts';
 import { confirmation } from '../adapters/erp-http/test-kit.ts';
 import { record, tempDir } from '../test/helpers.ts';
-
-const routes = [{ sink: 'erp', types: '*' as const, onReject: 'park' as const }];
-
-/** Closes cleanly, then overwrites the root page of `table` with garbage, as a failing disk would. */
-function damageAfterCleanStop(s: Spool, path: string, table: string): void {
-  const root = s.db.prepare('SELECT rootpage FROM sqlite_master WHERE name = ?').pluck().get(table) as number;
-  const pageSize = s.db.pragma('page_size', { simple: true }) as number;
-  s.close();
-  assert.equal(existsSync(`${path}-wal`), false, 'a clean close leaves everything in the main file');
-  const fd = openSync(path, 'r+');
-  writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, (root - 1) * pageSize);
-  closeSync(fd);
-}
+import { damagedSpool, routes } from '../test/spool-damage.ts';
 
 test('damage the open reads (claims) after a clean stop: the file is moved aside and a fresh spool starts, no crash', async (t) => {
   const dir = tempDir(t);
-  const path = join(dir, 'spool.db');
-  const s = Spool.open({ path, routes });
-  await s.append(Array.from({ length: 50 }, (_, i) => record(i, `Заказ-${i % 5}`)));
-  s.claim('erp', 10);
-  damageAfterCleanStop(s, path, 'claims');
+  const path = await damagedSpool(dir, 'claims', 50, true);
   const notices: SpoolNotice[] = [];
   const s2 = Spool.open({ path, routes, onNotice: (n) => notices.push(n) });
   t.after(() => s2.close());
@@ -43,10 +26,7 @@ test('damage the open reads (claims) after a clean stop: the file is moved aside
 
 test('damage found while running (outbox) is reported once as corrupt, the file is not marked clean, and the next open moves it aside', async (t) => {
   const dir = tempDir(t);
-  const path = join(dir, 'spool.db');
-  const s = Spool.open({ path, routes });
-  await s.append(Array.from({ length: 3000 }, (_, i) => record(i, `订单-${i % 7}`)));
-  damageAfterCleanStop(s, path, 'outbox');
+  const path = await damagedSpool(dir, 'outbox');
   const notices: SpoolNotice[] = [];
   const s2 = Spool.open({ path, routes, onNotice: (n) => notices.push(n) });
   assert.equal(notices.filter((n) => n.kind === 'quarantined').length, 0, 'the open itself reads no outbox page');
@@ -65,10 +45,7 @@ test('damage found while running (outbox) is reported once as corrupt, the file 
 
 test('the agent stops on a damaged spool (onFatal) and is not ready meanwhile', async (t) => {
   const dir = tempDir(t);
-  const path = join(dir, 'spool.db');
-  const s = Spool.open({ path, routes });
-  await s.append(Array.from({ length: 3000 }, (_, i) => record(i, `Auftrag-${i % 7}`)));
-  damageAfterCleanStop(s, path, 'outbox');
+  await damagedSpool(dir, 'outbox');
   const config = { agent: { id: 'gw', plant: '1000', stateDir: dir }, admin: { enabled: false }, sinks: { erp: { type: 'memory' } }, routes } as AgentConfig;
   let fatal: Error | undefined;
   const agent = new Agent({ config, configVersion: 'v1', log: pino({ level: 'silent' }), onFatal: (err) => (fatal = err) });

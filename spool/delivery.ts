@@ -107,18 +107,17 @@ export class Delivery {
       if (page.length === 0) break;
       const before = eligible.length;
       for (const [seq, okey] of page) {
-        const r: OutboxRow = { seq, okey };
         after = seq;
         scanned++;
-        if (!keys.has(r.okey)) {
-          if (s.mustHold(r.okey)) {
-            toHold.push(r);
+        if (!keys.has(okey)) {
+          if (s.mustHold(okey)) {
+            toHold.push({ seq, okey });
             continue;
           }
-          if (s.isBusy(r.okey)) continue; // its batch is out now: the row stays first in line for the key
+          if (s.isBusy(okey)) continue; // its batch is out now: the row stays first in line for the key
         } else if (onePerKey) continue; // the key's next event waits for this one's outcome (see the claim's doc)
-        eligible.push(r);
-        keys.add(r.okey);
+        eligible.push({ seq, okey });
+        keys.add(okey);
         // Without spreading, the first maxEvents eligible rows are the batch; spreading needs the whole window.
         if (spread <= 1 && eligible.length >= maxEvents) break scan;
       }

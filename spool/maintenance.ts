@@ -63,6 +63,7 @@ export class Maintenance {
         held: db.prepare('SELECT count(*) FROM held WHERE sink = ?').pluck(),
         dead: db.prepare('SELECT count(*) FROM dead WHERE sink = ?').pluck(),
       },
+      outboxUpTo: db.prepare('SELECT count(*) FROM (SELECT 1 FROM outbox WHERE sink = ? LIMIT ?)').pluck(),
       oldestOutbox: db.prepare(`SELECT e.appended_at FROM outbox o JOIN events e ON e.seq = o.seq
         WHERE o.sink = ? ORDER BY o.seq LIMIT 1`).pluck(),
       oldestHeld: db.prepare(`SELECT min(e.appended_at) FROM held h JOIN events e ON e.seq = h.seq
@@ -171,6 +172,14 @@ export class Maintenance {
       parkedKeys: s.parked.size,
       oldestPendingAt: candidates.length ? Math.min(...candidates) : undefined,
     };
+  }
+
+  /**
+   * Whether a sink has work it could do now, and about how much: batches out or waiting to retry, plus its outbox
+   * counted up to `cap` rows. Cheap enough for every /readyz (stats() counts the whole backlog).
+   */
+  workWaiting(s: SinkState, cap = 10_000): number {
+    return s.claims.size + (this.st.outboxUpTo.get(s.id, cap) as number);
   }
 
   deadLetterCount(s: SinkState): number {

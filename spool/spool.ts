@@ -279,6 +279,11 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     return this.guarded(() => this.maintenance.stats(this.sinkState(sink)));
   }
 
+  /** Work a sink could do now (batches out or waiting, its outbox counted up to 10,000 rows): for readiness. */
+  workWaiting(sink: string): number {
+    return this.guarded(() => this.maintenance.workWaiting(this.sinkState(sink)));
+  }
+
   /** Dead letters of a sink: one indexed count, cheap enough to sample (stats() also counts the whole backlog). */
   deadLetterCount(sink: string): number {
     return this.maintenance.deadLetterCount(this.sinkState(sink));

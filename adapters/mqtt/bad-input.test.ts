@@ -7,35 +7,13 @@ import { pino } from 'pino';
 import { Agent } from '../../agent/agent.ts';
 import type { AgentConfig } from '../../agent/config.ts';
 import { tempDir, until } from '../../test/helpers.ts';
-import { startBroker, uniquePrefix, type TestBroker } from './test-broker.ts';
-
-function config(stateDir: string, broker: TestBroker, prefix: string): AgentConfig {
-  return {
-    agent: { id: 'gw-bad-input', plant: '1000', stateDir },
-    sources: { hall2: { type: 'mqtt', url: broker.url, protocolVersion: broker.protocolVersion, clientId: `plantsync-${prefix.replace(/\W/g, '')}`, subscriptions: [{ topic: `${prefix}/#`, qos: 1 }] } },
-    sinks: { erp: { type: 'memory' } },
-    routes: [{ sink: 'erp', types: '*' }],
-    mappings: [
-      {
-        name: 'count',
-        topic: `${prefix}/machines/{machine}/count`,
-        emit: [
-          {
-            type: 'production.confirmation',
-            key: '{{topic.machine}}/{{payload.seq}}',
-            orderingKey: '{{payload.order}}/0010',
-            payload: { order: '{{payload.order}}', operation: '0010', workCenter: '{{topic.machine}}', yield: '{{payload.good}}', scrap: 0, unit: 'PC', final: false },
-          },
-        ],
-      },
-    ],
-  } as AgentConfig;
-}
+import { startBroker, uniquePrefix } from './test-broker.ts';
+import { config } from './test-kit.ts';
 
 async function start(t: import('node:test').TestContext) {
   const broker = await startBroker(t);
   const prefix = uniquePrefix();
-  const agent = new Agent({ config: config(tempDir(t), broker, prefix), configVersion: 'bad-input', log: pino({ level: 'silent' }) });
+  const agent = new Agent({ config: config(tempDir(t), broker, prefix, [`${prefix}/#`]), configVersion: 'bad-input', log: pino({ level: 'silent' }) });
   await agent.start();
   t.after(() => agent.stop(1000));
   await until(() => agent.sources.get('hall2')!.status().connected, 'source connected');
@@ -86,7 +64,7 @@ test('sequence numbers beyond 2^53 keep their exact digits: 2^53+1 and 2^53+2 ar
 test('a flood of 400 junk messages of 200 KB on an unmapped topic stays within the rejected records\' budget; a real confirmation after it is committed and acknowledged', async (t) => {
   const broker = await startBroker(t);
   const prefix = uniquePrefix();
-  const cfg = config(tempDir(t), broker, prefix);
+  const cfg = config(tempDir(t), broker, prefix, [`${prefix}/#`]);
   cfg.spool = { capBytes: 16 * 1024 * 1024, rejected: { maxBytes: 4 * 1024 * 1024, maxRecords: 10_000 } };
   const agent = new Agent({ config: cfg, configVersion: 'flood', log: pino({ level: 'silent' }) });
   await agent.start();
@@ -113,7 +91,7 @@ test('MQTT 5: the source tells the broker its maximum packet size, so a message 
   const broker = await startBroker(t);
   if (broker.protocolVersion !== 5) return t.skip('needs an MQTT 5 broker (the Mosquitto pass of .ci/run)');
   const prefix = uniquePrefix();
-  const cfg = config(tempDir(t), broker, prefix);
+  const cfg = config(tempDir(t), broker, prefix, [`${prefix}/#`]);
   (cfg.sources!.hall2 as { maxPayloadBytes?: number }).maxPayloadBytes = 1000;
   const agent = new Agent({ config: cfg, configVersion: 'max-packet', log: pino({ level: 'silent' }) });
   await agent.start();

@@ -7,29 +7,7 @@ import { Agent } from '../../agent/agent.ts';
 import type { AgentConfig } from '../../agent/config.ts';
 import { tempDir, until } from '../../test/helpers.ts';
 import { startBroker, uniquePrefix, type TestBroker } from './test-broker.ts';
-
-function config(stateDir: string, broker: TestBroker, prefix: string, topics = [`${prefix}/machines/+/count`], extra: Record<string, unknown> = {}): AgentConfig {
-  return {
-    agent: { id: 'gw-mqtt', plant: '1000', stateDir },
-    sources: { hall2: { type: 'mqtt', url: broker.url, protocolVersion: broker.protocolVersion, clientId: `plantsync-${prefix.replace(/\W/g, '')}`, subscriptions: topics.map((topic) => ({ topic, qos: 1 })), ...extra } },
-    sinks: { erp: { type: 'memory' } },
-    routes: [{ sink: 'erp', types: '*' }],
-    mappings: [
-      {
-        name: 'count',
-        topic: `${prefix}/machines/{machine}/{kind}`,
-        emit: [
-          {
-            type: 'production.confirmation',
-            key: '{{topic.machine}}/{{payload.seq}}',
-            orderingKey: '{{payload.order}}/0010',
-            payload: { order: '{{payload.order}}', operation: '0010', workCenter: '{{topic.machine}}', yield: '{{payload.good}}', scrap: 0, unit: 'PC', final: false },
-          },
-        ],
-      },
-    ],
-  } as AgentConfig;
-}
+import { config } from './test-kit.ts';
 
 async function startAgent(t: import('node:test').TestContext, cfg: AgentConfig): Promise<Agent> {
   const agent = new Agent({ config: cfg, configVersion: 'mqtt-test', log: pino({ level: 'silent' }) });
@@ -97,15 +75,20 @@ test('malformed, oversized and unmappable messages become rejected records, are 
   assert.equal(agent.sources.get('hall2')!.status().rejected, 2);
 });
 
-test('a changed topic list is applied across a restart with a persistent session: old topics unsubscribed, new ones subscribed', async (t) => {
-  const broker = await startBroker(t);
-  const prefix = uniquePrefix();
-  const dir = tempDir(t);
+/** A first run whose persistent session subscribes to machine A's topics; the caller stops it. */
+async function subscribedToA(dir: string, broker: TestBroker, prefix: string): Promise<Agent> {
   const first = new Agent({ config: config(dir, broker, prefix, [`${prefix}/machines/A/+`]), configVersion: 'v1', log: pino({ level: 'silent' }) });
   await first.start();
   await until(() => first.sources.get('hall2')!.status().connected, 'connected');
   await new Promise((r) => setTimeout(r, 200));
-  await first.stop(500);
+  return first;
+}
+
+test('a changed topic list is applied across a restart with a persistent session: old topics unsubscribed, new ones subscribed', async (t) => {
+  const broker = await startBroker(t);
+  const prefix = uniquePrefix();
+  const dir = tempDir(t);
+  await (await subscribedToA(dir, broker, prefix)).stop(500);
   const second = await startAgent(t, config(dir, broker, prefix, [`${prefix}/machines/B/+`]));
   await new Promise((r) => setTimeout(r, 300));
   const p = await publisher(t, broker);
@@ -124,10 +107,7 @@ test('an older plantsync\'s subscription file is read once: its topics are unsub
   const broker = await startBroker(t);
   const prefix = uniquePrefix();
   const dir = tempDir(t);
-  const first = new Agent({ config: config(dir, broker, prefix, [`${prefix}/machines/A/+`]), configVersion: 'v1', log: pino({ level: 'silent' }) });
-  await first.start();
-  await until(() => first.sources.get('hall2')!.status().connected, 'connected');
-  await new Promise((r) => setTimeout(r, 200));
+  const first = await subscribedToA(dir, broker, prefix);
   first.spool.db.prepare('DELETE FROM source_state WHERE source = ?').run('hall2'); // as an older plantsync left it
   await first.stop(500);
   const legacy = join(dir, 'mqtt-hall2-subscriptions.json');
