@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Spool } from '../spool/spool.ts';
 import { tempDir, until } from '../test/helpers.ts';
@@ -26,7 +26,14 @@ test('a spool damaged where the running agent reads it: one fatal line, exit 1; 
   assert.equal(readdirSync(dir).filter((f) => f.includes('.corrupt-')).length, 1);
 });
 
-test('a user who may not read the state directory is told "permission denied" and who to run as, never "in use by another agent"', { skip: process.getuid?.() !== 0 ? 'needs root to run the CLI as another user' : false }, async (t) => {
+/** Why the CLI cannot be run as 'nobody' here (not root, or a checkout 'nobody' may not enter), else undefined. */
+function cannotRunAsNobody(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root to run the CLI as another user';
+  const r = spawnSync(process.execPath, ['-e', `require('node:fs').accessSync(${JSON.stringify(main)})`], { uid: 65534, gid: 65534 });
+  return r.error || r.status !== 0 ? `user 'nobody' cannot run ${process.execPath} on ${main} (a checkout in a private folder)` : undefined;
+}
+
+test('a user who may not read the state directory is told "permission denied" and who to run as, never "in use by another agent"', { skip: cannotRunAsNobody() ?? false }, async (t) => {
   const dir = tempDir(t);
   chmodSync(dir, 0o755); // the config is readable by everyone; the state directory is not
   const state = join(dir, 'state');
