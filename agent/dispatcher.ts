@@ -4,7 +4,7 @@
 // in the spool, where the next start re-sends them unchanged.
 import { EventEmitter } from 'node:events';
 import type { Spool } from '../spool/spool.ts';
-import type { Claim, Settlement } from '../spool/types.ts';
+import type { Claim } from '../spool/types.ts';
 import { MAX_TIMER_MS, retryDelay, type BackoffPolicy } from './backoff.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
@@ -44,7 +44,8 @@ export interface DispatcherStats {
 export interface DeliveryReport {
   claim: Claim;
   outcome: Outcome;
-  settlement: Settlement;
+  /** The backoff applied to what is retried (0 when nothing is). */
+  delayMs: number;
   ms: number;
 }
 
@@ -191,15 +192,15 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
     } catch (err) {
       outcome = { kind: 'retry', error: `sink threw: ${(err as Error).message}` };
     }
-    const settlement = this.toSettlement(claim, outcome);
+    const delayMs = this.delayOf(claim, outcome);
     try {
       if (this.abort.signal.aborted && outcome.kind === 'retry') {
         // Shutting down: leave the claim as it is; the next start re-sends it without counting an attempt.
       } else {
-        this.spool.settle(claim, settlement);
+        this.spool.settle(claim, outcome, delayMs);
       }
-      this.account(claim, outcome, settlement);
-      this.emit('settled', { claim, outcome, settlement, ms: performance.now() - started });
+      this.account(claim, outcome, delayMs);
+      this.emit('settled', { claim, outcome, delayMs, ms: performance.now() - started });
       this.spoolOk();
     } catch (err) {
       // The spool rolled the settle back and put the batch back in line: it goes out again (same batch key, which
@@ -234,27 +235,13 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
     this.stats.spoolError = undefined;
   }
 
-  private toSettlement(claim: Claim, o: Outcome): Settlement {
-    switch (o.kind) {
-      case 'delivered':
-        return { kind: 'delivered', receipts: o.receipts };
-      case 'rejected':
-        return { kind: 'rejected', status: o.status, reason: o.reason };
-      case 'retry':
-        return {
-          kind: 'retry',
-          error: o.error,
-          delayMs: retryDelay(this.opts.backoff, claim.attempts + 1, o.retryAfterMs, this.opts.random),
-          // A wait the server asked for, or one after an unusable answer, is not cut short when other batches succeed:
-          // an unusable 2xx beside healthy batches was otherwise re-sent ~10 times a second for ever.
-          serverAsked: o.retryAfterMs !== undefined || o.keepBackoff === true,
-        };
-      case 'partial':
-        return { kind: 'partial', results: o.results, delayMs: retryDelay(this.opts.backoff, claim.attempts + 1, o.retryAfterMs, this.opts.random) };
-    }
+  /** The one backoff: the wait before what is retried goes out again (0 when nothing is retried). */
+  private delayOf(claim: Claim, o: Outcome): number {
+    if (o.kind !== 'retry' && o.kind !== 'partial') return 0;
+    return retryDelay(this.opts.backoff, claim.attempts + 1, o.retryAfterMs, this.opts.random);
   }
 
-  private account(claim: Claim, o: Outcome, s: Settlement): void {
+  private account(claim: Claim, o: Outcome, delay: number): void {
     const n = claim.events.length;
     const now = Date.now();
     this.stats.batches++;
@@ -278,7 +265,7 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
     // Counted per batch, not per event: a label lookup per event was ~1% of the agent's CPU at 30,000 events/s.
     const total = m?.counter('plantsync_sink_events_total', 'Events by delivery result', ['sink', 'result']);
     for (const [result, count] of Object.entries(counts)) if (count) total?.inc({ sink, result }, count);
-    const delayMs = s.kind === 'retry' || s.kind === 'partial' ? s.delayMs : undefined;
+    const delayMs = o.kind === 'retry' || o.kind === 'partial' ? delay : undefined;
     const fields = { claim: claim.id, batchKey: claim.batchKey, events: n, attempt: claim.attempts + 1, outcome: o.kind, delayMs };
     if (o.kind === 'delivered') {
       this.stats.lastSuccessAt = now;

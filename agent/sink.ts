@@ -1,9 +1,9 @@
 // The contract between the delivery engine and a sink adapter. A sink opens, delivers one claimed batch and
 // returns its outcome, and closes. It classifies remote answers itself (one place per sink) and does not throw
 // for remote errors; a throw is treated as a retryable failure anyway, so a bug never loses a batch.
-import type { ClaimedEvent, ItemResult } from '../spool/types.ts';
+import type { ClaimedEvent, ItemResult, Outcome } from '../spool/types.ts';
 
-export type { ClaimedEvent, ItemResult } from '../spool/types.ts';
+export type { ClaimedEvent, ItemResult, Outcome } from '../spool/types.ts';
 
 export interface Batch {
   /** Claim id: stable while the batch is retried. */
@@ -14,18 +14,6 @@ export interface Batch {
   attempt: number;
   events: ClaimedEvent[];
 }
-
-export type Outcome =
-  | { kind: 'delivered'; receipts?: (string | undefined)[] }
-  | {
-      kind: 'retry';
-      error: string;
-      retryAfterMs?: number | undefined;
-      /** The remote side answered, only not usably: this wait is not cut short when the sink recovers elsewhere. */
-      keepBackoff?: boolean;
-    }
-  | { kind: 'rejected'; status?: number | undefined; reason: string }
-  | { kind: 'partial'; results: ItemResult[]; retryAfterMs?: number | undefined };
 
 export interface Sink {
   readonly name: string;
@@ -48,4 +36,17 @@ export interface SinkHealth {
   concurrencyLimit?: number;
   /** Since when (epoch ms) the breaker has not been closed: readiness fails once that is too long. */
   breakerOpenSince?: number;
+}
+
+/**
+ * A batch's outcome from its events' results, the one way a sink builds it: all delivered (receipts kept), all to be
+ * retried (the first retry's error and wait), or partial.
+ */
+export function outcomeOf(results: ItemResult[]): Outcome {
+  if (results.every((r) => r.kind === 'delivered')) return { kind: 'delivered', receipts: results.map((r) => (r.kind === 'delivered' ? r.receipt : undefined)) };
+  const retry = results.find((r) => r.kind === 'retry');
+  if (retry && results.every((r) => r.kind === 'retry')) return retry;
+  let retryAfterMs: number | undefined;
+  for (const r of results) if (r.kind === 'retry') retryAfterMs ??= r.retryAfterMs;
+  return { kind: 'partial', results, retryAfterMs };
 }

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Db } from './open.ts';
 import { SinkState, type ClaimState } from './sink-state.ts';
 import { MultiInsert } from './multi-insert.ts';
-import type { Claim, ClaimedEvent, ItemResult, Settlement } from './types.ts';
+import type { Claim, ClaimedEvent, ItemResult, Outcome } from './types.ts';
 
 interface OutboxRow {
   seq: number;
@@ -183,18 +183,18 @@ export class Delivery {
     return this.st.loadClaimed.all(JSON.stringify(seqs)) as ScanRow[];
   }
 
-  settle(s: SinkState, claim: Claim, outcome: Settlement): void {
+  settle(s: SinkState, claim: Claim, outcome: Outcome, delayMs: number): void {
     const c = s.claims.get(claim.id);
     if (!c || !c.handedOut) throw new Error(`settle: claim ${claim.id} of sink ${s.name} is not handed out`);
     const now = this.deps.now();
     // A settle need not wait for the disk: if power fails before it is flushed, the claim is still in the file and
     // goes out again as the same batch under the same key, which the ERP recognises. The next flush (for an append
     // or a claim) covers it anyway, since WAL frames are written in order.
-    this.settleTx(s, c, claim, outcome, now);
+    this.settleTx(s, c, claim, outcome, delayMs, now);
     this.deps.committed();
   }
 
-  private settleTx(s: SinkState, c: ClaimState, claim: Claim, outcome: Settlement, now: number): void {
+  private settleTx(s: SinkState, c: ClaimState, claim: Claim, outcome: Outcome, delayMs: number, now: number): void {
     this.atomically(s, () => {
       switch (outcome.kind) {
         case 'delivered':
@@ -205,16 +205,18 @@ export class Delivery {
           break;
         case 'retry':
           c.attempts++;
-          c.notBefore = now + outcome.delayMs;
+          c.notBefore = now + delayMs;
           c.handedOut = false;
-          c.serverAsked = outcome.serverAsked === true;
+          // A wait the server asked for, or one after an unusable answer, is not cut short when other batches
+          // succeed: an unusable 2xx beside healthy batches was otherwise re-sent ~10 times a second for ever.
+          c.serverAsked = outcome.retryAfterMs !== undefined || outcome.keepBackoff === true;
           this.st.retryClaim.run(c.attempts, c.notBefore, outcome.error.slice(0, 1000), c.id);
           break;
         case 'partial':
           if (outcome.results.length !== claim.events.length) {
             throw new Error(`partial outcome has ${outcome.results.length} results for ${claim.events.length} events`);
           }
-          this.finish(s, c, claim.events, outcome.results, outcome.delayMs);
+          this.finish(s, c, claim.events, outcome.results, delayMs);
           break;
       }
     }, c.id);

@@ -50,7 +50,7 @@ test('disk full in the middle of a settle: parked keys and dead letters are not 
   const freeSpace = fillDisk(s);
   const reason = 'order closed in ERP: '.padEnd(1500, 'x');
   const results = c.events.map(() => ({ kind: 'rejected' as const, status: 422, reason }));
-  assert.throws(() => s.settle(c, { kind: 'partial', delayMs: 0, results }), (err: { code?: string }) => err.code === 'SQLITE_FULL');
+  assert.throws(() => s.settle(c, { kind: 'partial', results }), (err: { code?: string }) => err.code === 'SQLITE_FULL');
   const st = s.stats('erp');
   assert.deepEqual([st.parkedKeys, st.deadLetters, st.inFlightBatches, st.waitingBatches], [0, 0, 0, 1], 'nothing parked; the batch waits to go again');
   freeSpace();

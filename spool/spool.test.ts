@@ -99,7 +99,7 @@ test('by default a batch holds at most one event per ordering key: the next wait
   const first = s.claim('erp', 100)!;
   assert.deepEqual(first.events.map((e) => e.seq), [1, 2, 3], "each key's oldest event only");
   assert.equal(s.claim('erp', 100), undefined, 'every key has its batch out');
-  s.settle(first, { kind: 'partial', delayMs: 0, results: [{ kind: 'rejected', reason: 'closed' }, { kind: 'delivered' }, { kind: 'delivered' }] });
+  s.settle(first, { kind: 'partial', results: [{ kind: 'rejected', reason: 'closed' }, { kind: 'delivered' }, { kind: 'delivered' }] });
   assert.deepEqual(s.claim('erp', 100)!.events.map((e) => e.seq), [5, 6], 'the rejected key is parked; the others go on, one each');
 });
 
@@ -109,7 +109,7 @@ test('a key that must retry waits alone: other keys keep flowing, and the retry 
   t.after(() => s.close());
   await s.append([record(1, 'A'), record(2, 'B')]);
   const a = s.claim('erp', 1)!;
-  s.settle(a, { kind: 'retry', delayMs: 5_000, error: '503' });
+  s.settle(a, { kind: 'retry', error: '503' }, 5_000);
   await s.append([record(3, 'A'), record(4, 'B')]);
   const b = s.claim('erp', 10, Infinity, 1, false)!;
   assert.deepEqual(b.events.map((e) => e.seq), [2, 4], 'B flows; A waits behind its retry');
@@ -182,15 +182,18 @@ test('a partial outcome settles each event: receipts kept, rejects dead-lettered
   t.after(() => s.close());
   await s.append([record(1, 'A'), record(2, 'B'), record(3, 'C')]);
   const c = s.claim('erp', 10)!;
-  s.settle(c, {
-    kind: 'partial',
-    delayMs: 100,
-    results: [
-      { kind: 'delivered', receipt: 'DOC-1' },
-      { kind: 'rejected', status: 422, reason: 'material unknown' },
-      { kind: 'retry', error: 'locked by another user' },
-    ],
-  });
+  s.settle(
+    c,
+    {
+      kind: 'partial',
+      results: [
+        { kind: 'delivered', receipt: 'DOC-1' },
+        { kind: 'rejected', status: 422, reason: 'material unknown' },
+        { kind: 'retry', error: 'locked by another user' },
+      ],
+    },
+    100,
+  );
   assert.equal(s.db.prepare('SELECT receipt FROM receipts WHERE seq = 1').pluck().get(), 'DOC-1');
   assert.equal(s.admin.listDead().length, 1);
   now = 100;

@@ -15,7 +15,7 @@ import {
   type AppendResult,
   type Claim,
   type Route,
-  type Settlement,
+  type Outcome,
   type SinkStats,
   type SpoolNotice,
   type SpoolOptions,
@@ -248,8 +248,9 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     return this.guarded(() => this.delivery.claim(this.sinkState(sink), maxEvents, maxBytes, spread, onePerKey));
   }
 
-  settle(claim: Claim, outcome: Settlement): void {
-    this.guarded(() => this.delivery.settle(this.sinkState(claim.sink), claim, outcome));
+  /** Settles a claim with its outcome; `delayMs` (the dispatcher's backoff) applies to what is retried. */
+  settle(claim: Claim, outcome: Outcome, delayMs = 0): void {
+    this.guarded(() => this.delivery.settle(this.sinkState(claim.sink), claim, outcome, delayMs));
     if (outcome.kind !== 'retry') this.wake(this.sinkState(claim.sink));
   }
 

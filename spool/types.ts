@@ -37,17 +37,28 @@ export interface Claim {
   events: ClaimedEvent[];
 }
 
+/** One event's result. A sink's classifier returns these (with hints of its own beside them, which are ignored). */
 export type ItemResult =
   | { kind: 'delivered'; receipt?: string | undefined }
-  | { kind: 'retry'; error: string }
+  | { kind: 'retry'; error: string; retryAfterMs?: number | undefined; keepBackoff?: boolean | undefined }
   | { kind: 'rejected'; status?: number | undefined; reason: string };
 
-/** What the dispatcher settles a claim with. Delays are already computed (the agent owns backoff). */
-export type Settlement =
+/**
+ * The one result type from a sink back to the spool: what became of a claimed batch. The dispatcher settles it with
+ * the delay it computed (the agent owns backoff); nothing converts it on the way.
+ */
+export type Outcome =
   | { kind: 'delivered'; receipts?: (string | undefined)[] | undefined }
-  | { kind: 'retry'; delayMs: number; error: string; serverAsked?: boolean }
+  | {
+      kind: 'retry';
+      error: string;
+      /** What the remote side asked for (Retry-After); the dispatcher caps it. */
+      retryAfterMs?: number | undefined;
+      /** The remote side answered, only not usably: this wait is not cut short when the sink recovers elsewhere. */
+      keepBackoff?: boolean | undefined;
+    }
   | { kind: 'rejected'; status?: number | undefined; reason: string }
-  | { kind: 'partial'; results: ItemResult[]; delayMs: number };
+  | { kind: 'partial'; results: ItemResult[]; retryAfterMs?: number | undefined };
 
 export interface Route {
   sink: string;

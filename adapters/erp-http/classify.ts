@@ -9,22 +9,26 @@
 //                                     event's rejection, decided in sink.ts before anything is sent)
 //   any other status                  rejected, with the status and a bounded excerpt of the body
 // Per-item results in a batch answer go through the same table.
+import type { ItemResult } from '../../agent/adapter-kit.ts';
 
-export type Verdict =
-  | { kind: 'delivered'; duplicate: boolean }
-  | {
-      kind: 'retry';
-      retryAfterMs?: number | undefined;
-      overload: boolean;
-      error: string;
-      /** The ERP (or something in front of it) answered, only not usably: the wait is not cut short on a recovery. */
-      keepBackoff?: boolean;
-      /** A 3xx: the endpoint moved, a configuration problem of the sink. */
-      redirect?: boolean;
-      /** The sink's own configuration keeps the request from being built: never moves the breaker. */
-      config?: boolean;
-    }
-  | { kind: 'rejected'; status: number | undefined; reason: string };
+/** An answer's result: the kit's per-event result as it is, with hints only this sink reads (pacing, metrics, logs). */
+export type Verdict = ItemResult & {
+  /** The ERP said it has this one already (409 or the configured duplicate text). */
+  duplicate?: boolean;
+  /** "Too much" (429, 503, a timeout): shrinks the adaptive concurrency. */
+  overload?: boolean;
+  /** A 3xx: the endpoint moved, a configuration problem of the sink. */
+  redirect?: boolean;
+  /** The sink's own configuration keeps the request from being built: never moves the breaker. */
+  config?: boolean;
+};
+
+/** The verdict as the kit's result, its hints left here: the one conversion on the way back to the spool. */
+export function resultOf(v: Verdict): ItemResult {
+  if (v.kind === 'delivered') return { kind: 'delivered', ...(v.receipt !== undefined && { receipt: v.receipt }) };
+  if (v.kind === 'rejected') return { kind: 'rejected', status: v.status, reason: v.reason };
+  return { kind: 'retry', error: v.error, ...(v.retryAfterMs !== undefined && { retryAfterMs: v.retryAfterMs }), ...(v.keepBackoff && { keepBackoff: true }) };
+}
 
 const RETRY = new Set([408, 425, 429, 500, 502, 503, 504]);
 /** Statuses that say "too much": they shrink the adaptive concurrency. */

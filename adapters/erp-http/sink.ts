@@ -2,9 +2,9 @@
 // over a keep-alive undici pool, with idempotency keys, auth, TLS, pacing, and every answer classified in
 // classify.ts. It never throws for remote trouble: it returns an outcome for the dispatcher to settle.
 import { Agent, request } from 'undici';
-import { tlsClientOptions, type SinkContext, type Logger, type Metrics, resolveSecret, type Batch, type ClaimedEvent, type ItemResult, type Outcome, type Sink, type SinkHealth, compilePath, type Getter, Pacing, CREDENTIAL_HEADER, scrub } from '../../agent/adapter-kit.ts';
+import { tlsClientOptions, type SinkContext, type Logger, type Metrics, resolveSecret, type Batch, type ClaimedEvent, type ItemResult, type Outcome, outcomeOf, type Sink, type SinkHealth, compilePath, type Getter, Pacing, CREDENTIAL_HEADER, scrub } from '../../agent/adapter-kit.ts';
 import { createAuth, type Auth } from './auth.ts';
-import { classifyError, classifyStatus, excerpt, type ClassifyOptions, type Verdict } from './classify.ts';
+import { classifyError, classifyStatus, excerpt, resultOf, type ClassifyOptions, type Verdict } from './classify.ts';
 import type { ErpHttpSinkConfig } from './config.ts';
 import { matchItems, readBounded, unexpectedType } from './answer.ts';
 import { compileBody, compileString } from './template.ts';
@@ -139,8 +139,7 @@ export class ErpHttpSink implements Sink {
     });
     const answer = await this.send('POST', this.cfg.url, body, { 'idempotency-key': batch.key, 'x-correlation-id': batch.key, 'x-plantsync-ordering-key': headerValue(first.orderingKey) }, signal, usable);
     const v = answer.verdict;
-    if (v.kind === 'retry') return { kind: 'retry', error: v.error, retryAfterMs: v.retryAfterMs, ...(v.keepBackoff && { keepBackoff: true }) };
-    if (v.kind === 'rejected') return { kind: 'rejected', status: v.status, reason: v.reason };
+    if (v.kind !== 'delivered') return resultOf(v);
     if (!this.items.list) {
       const receipt = this.receiptOf(answer.body);
       return { kind: 'delivered', receipts: batch.events.map(() => receipt) };
@@ -167,12 +166,9 @@ export class ErpHttpSink implements Sink {
       const err = this.items.error?.(item);
       const status = Number(this.items.status?.(item) ?? (err ? 422 : 200));
       const v = classifyStatus(status, typeof err === 'string' ? err : JSON.stringify(err ?? ''), undefined, this.classifyOpts);
-      if (v.kind === 'delivered') return { kind: 'delivered', receipt: this.str(this.items.receipt?.(item)) };
-      if (v.kind === 'retry') return { kind: 'retry', error: v.error };
-      return { kind: 'rejected', status: v.status, reason: v.reason };
+      return v.kind === 'delivered' ? { kind: 'delivered', receipt: this.str(this.items.receipt?.(item)) } : resultOf(v);
     });
-    if (results.every((r) => r.kind === 'delivered')) return { kind: 'delivered', receipts: results.map((r) => (r.kind === 'delivered' ? r.receipt : undefined)) };
-    return { kind: 'partial', results };
+    return outcomeOf(results);
   }
 
   /** One request per event along its type's route; a key stops at its first failure so it stays in order. */
@@ -180,8 +176,6 @@ export class ErpHttpSink implements Sink {
     const results: ItemResult[] = [];
     const stoppedKeys = new Set<string>();
     let halt: string | undefined;
-    let retryAfterMs: number | undefined;
-    let keepBackoff = false;
     for (const e of batch.events) {
       if (halt || stoppedKeys.has(e.orderingKey)) {
         results.push({ kind: 'retry', error: halt ?? 'an earlier event of this ordering key did not go through' });
@@ -207,20 +201,13 @@ export class ErpHttpSink implements Sink {
       const answer = await this.send(route.method, url, body, eventHeaders(e), signal);
       const v = answer.verdict;
       if (v.kind === 'delivered') results.push({ kind: 'delivered', receipt: this.receiptOf(answer.body) });
-      else if (v.kind === 'rejected') {
-        results.push({ kind: 'rejected', status: v.status, reason: v.reason });
-        stoppedKeys.add(e.orderingKey);
-      } else {
-        // The ERP is struggling: leave the rest of the batch for the retry instead of pressing on.
-        results.push({ kind: 'retry', error: v.error });
-        halt = v.error;
-        retryAfterMs = v.retryAfterMs;
-        keepBackoff = v.keepBackoff === true;
+      else {
+        results.push(resultOf(v));
+        if (v.kind === 'rejected') stoppedKeys.add(e.orderingKey);
+        else halt = v.error; // the ERP is struggling: leave the rest of the batch for the retry instead of pressing on
       }
     }
-    if (results.every((r) => r.kind === 'delivered')) return { kind: 'delivered', receipts: results.map((r) => (r.kind === 'delivered' ? r.receipt : undefined)) };
-    if (results.every((r) => r.kind === 'retry')) return { kind: 'retry', error: halt ?? 'retry', retryAfterMs, ...(keepBackoff && { keepBackoff }) };
-    return { kind: 'partial', results, retryAfterMs };
+    return outcomeOf(results);
   }
 
   /** Sends one request through pacing and auth (one refresh-and-retry on 401) and classifies the answer. */

@@ -3,7 +3,7 @@
 // in order, issues document numbers, and injects faults on command. Tests and the demo read its counters to
 // assert "exactly once, in order".
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Batch, ItemResult, Outcome } from '../../agent/adapter-kit.ts';
+import { outcomeOf, type Batch, type ItemResult, type Outcome } from '../../agent/adapter-kit.ts';
 
 export interface ReceiverCounters {
   batches: number;
@@ -88,9 +88,6 @@ export class MemoryReceiver {
       this.log.push({ key: e.idempotencyKey, orderingKey: e.orderingKey, seq: e.seq, doc, type: e.type });
       return { kind: 'delivered', receipt: doc };
     });
-    if (results.every((r) => r.kind === 'delivered')) {
-      return { kind: 'delivered', receipts: results.map((r) => (r.kind === 'delivered' ? r.receipt : undefined)) };
-    }
-    return { kind: 'partial', results };
+    return outcomeOf(results);
   }
 }
