@@ -12,7 +12,7 @@
 // - TLS: one schema for a client connection's TLS settings and one reading of it
 export type { SinkAdapter, SourceAdapter, SinkContext } from './adapter.ts';
 export type { Batch, ClaimedEvent, ItemResult, Outcome, Sink, SinkHealth } from './sink.ts';
-export { outcomeOf } from './sink.ts';
+export { outcomeOf, sequencedJson } from './sink.ts';
 export type { IngestResult, Source, SourceContext, SourceMessage, SourceStatus } from './source.ts';
 export type { EventDraft } from './events.ts';
 export type { Logger } from './log.ts';

@@ -79,7 +79,7 @@ function toIso(t: Date | string | number): string | undefined {
  */
 /** A canonical event as the spool stores it: its identity and order fields beside the serialized body. */
 export function toRecord(e: CanonicalEvent): SpoolRecord {
-  return { idempotencyKey: e.idempotencyKey, orderingKey: e.orderingKey, type: e.type, priority: e.priority, occurredAt: Date.parse(e.occurredAt), body: eventJson(e) };
+  return { idempotencyKey: e.idempotencyKey, orderingKey: e.orderingKey, correlationId: e.correlationId, type: e.type, priority: e.priority, occurredAt: Date.parse(e.occurredAt), body: eventJson(e) };
 }
 
 export function buildEvent(draft: EventDraft, mappingVersion: string, receivedAt: Date | string = new Date()): BuildResult {

@@ -50,3 +50,11 @@ export function outcomeOf(results: ItemResult[]): Outcome {
   for (const r of results) if (r.kind === 'retry') retryAfterMs ??= r.retryAfterMs;
   return { kind: 'partial', results, retryAfterMs };
 }
+
+/**
+ * The event's JSON with its delivery sequence as the first field, without parsing it (the body is always one JSON
+ * object): what a batch request carries per event.
+ */
+export function sequencedJson(e: ClaimedEvent): string {
+  return `{"sequence":${e.seq},${e.body.slice(1)}`;
+}

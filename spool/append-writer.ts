@@ -10,7 +10,7 @@ export class AppendWriter {
   private readonly outbox: MultiInsert;
 
   constructor(db: Db) {
-    this.events = new MultiInsert(db, 'INSERT INTO events(idem, okey, type, prio, occurred_at, appended_at, body)', 7, 'ON CONFLICT(idem) DO NOTHING RETURNING seq, idem');
+    this.events = new MultiInsert(db, 'INSERT INTO events(idem, okey, type, prio, occurred_at, appended_at, corr, body)', 8, 'ON CONFLICT(idem) DO NOTHING RETURNING seq, idem');
     this.outbox = new MultiInsert(db, 'INSERT INTO outbox(sink, seq, okey)', 3);
   }
 
@@ -20,7 +20,7 @@ export class AppendWriter {
    */
   write(records: SpoolRecord[], now: number, sinksFor: (type: string) => SinkState[], woken: Set<SinkState>): (number | undefined)[] {
     const values: unknown[] = [];
-    for (const r of records) values.push(r.idempotencyKey, r.orderingKey, r.type, r.priority === 'telemetry' ? 1 : 0, r.occurredAt, now, r.body);
+    for (const r of records) values.push(r.idempotencyKey, r.orderingKey, r.type, r.priority === 'telemetry' ? 1 : 0, r.occurredAt, now, r.correlationId ?? null, r.body);
     const stored = new Map<string, number>();
     for (const row of this.events.returning<{ seq: number; idem: string }>(values)) stored.set(row.idem, row.seq);
     const seqs: (number | undefined)[] = [];

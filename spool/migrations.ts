@@ -65,4 +65,14 @@ export const migrations: Migration[] = [
         PRIMARY KEY(source, key)) WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    name: 'events.corr: the correlation id beside the body, so a sink reads it without parsing the event',
+    // Events already spooled get theirs from the body once (an unreadable body keeps NULL: claimed with the
+    // idempotency key as its correlation id, never a failed migration that would keep the agent from starting).
+    sql: `
+      ALTER TABLE events ADD COLUMN corr TEXT;
+      UPDATE events SET corr = json_extract(body, '$.correlationId') WHERE json_valid(body);
+    `,
+  },
 ];

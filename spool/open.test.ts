@@ -13,11 +13,13 @@ const routes = [{ sink: 'erp', types: '*' as const, onReject: 'park' as const }]
 test('a spool written by an older schema opens with its backlog intact and is migrated', async (t) => {
   const dir = tempDir(t);
   const path = join(dir, 'spool.db');
-  // What plantsync at schema 1 wrote: two pending events for sink 'erp'.
+  // What plantsync at schema 1 wrote: three pending events for sink 'erp', one with a correlation id in its body,
+  // one whose body is not JSON at all (the migration must not fail on it).
   const old = openDatabase(path, { targetVersion: 1 });
   old.exec(`INSERT INTO sinks(id, name) VALUES (1, 'erp')`);
   const ins = old.prepare('INSERT INTO events(idem, okey, type, prio, occurred_at, appended_at, body) VALUES (?, ?, ?, 0, ?, ?, ?)');
-  for (const r of [record(1, 'A'), record(2, 'B')]) {
+  const correlated = { ...record(3, 'C'), body: JSON.stringify({ correlationId: 'Fertigungsauftrag-4711/Заказ', payload: {} }) };
+  for (const r of [record(1, 'A'), record(2, 'B', { body: 'not json {' }), correlated]) {
     const seq = ins.run(r.idempotencyKey, r.orderingKey, r.type, r.occurredAt, Date.now(), r.body).lastInsertRowid;
     old.prepare('INSERT INTO outbox(sink, seq, okey) VALUES (1, ?, ?)').run(seq, r.orderingKey);
   }
@@ -26,11 +28,13 @@ test('a spool written by an older schema opens with its backlog intact and is mi
   old.close();
   const s = Spool.open({ path, routes });
   t.after(() => s.close());
-  assert.deepEqual(s.db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), [1, 2, 3]);
+  assert.deepEqual(s.db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), [1, 2, 3, 4]);
   const c = s.claim('erp', 10)!;
-  assert.deepEqual(c.events.map((e) => e.seq), [1, 2]);
-  s.settle(c, { kind: 'delivered', receipts: ['D1', 'D2'] });
-  assert.equal(s.db.prepare('SELECT count(*) FROM receipts').pluck().get(), 2);
+  assert.deepEqual(c.events.map((e) => e.seq), [1, 2, 3]);
+  // The correlation id comes from the column the migration filled; without one, the idempotency key stands in.
+  assert.deepEqual(c.events.map((e) => e.correlationId), [record(1).idempotencyKey, record(2).idempotencyKey, 'Fertigungsauftrag-4711/Заказ']);
+  s.settle(c, { kind: 'delivered', receipts: ['D1', 'D2', 'D3'] });
+  assert.equal(s.db.prepare('SELECT count(*) FROM receipts').pluck().get(), 3);
 });
 
 test('a file that is not a database is moved aside and the agent starts on a fresh spool', (t) => {

@@ -12,18 +12,28 @@ export interface SpoolRecord {
   priority: Priority;
   /** Source time, epoch ms. */
   occurredAt: number;
+  /** Ties this event to the order or process it belongs to; sinks send it beside the body (default: the idempotency key). */
+  correlationId?: string;
   /** The serialized canonical event. */
   body: string;
 }
 
 export type AppendResult = { seq: number; duplicate: false } | { seq: undefined; duplicate: true };
 
+/**
+ * An event as a sink gets it: the envelope fields a sink needs, read from the spool's columns, and the body as
+ * opaque JSON text for the request (a sink never parses it to find these fields).
+ */
 export interface ClaimedEvent {
+  /** Delivery sequence: the append order, increasing per ordering key. */
   seq: number;
   idempotencyKey: string;
   orderingKey: string;
+  correlationId: string;
   type: string;
+  /** Source time, epoch ms. */
   occurredAt: number;
+  /** The serialized canonical event: always one JSON object. */
   body: string;
 }
 

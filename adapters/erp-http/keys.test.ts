@@ -32,7 +32,7 @@ for (const mode of ['batch', 'routes'] as const) {
     const agent = await agentWith(t, mode === 'batch'
       ? { url: `${sim.url}/batch`, response: simResponse }
       : { url: sim.url, mode: 'routes', routes: { 'production.confirmation': { url: '/confirm', body: { order: '{{payload.order}}', key: '{{idempotencyKey}}' } } } });
-    const drafts = ORDERS.flatMap((o, i) => [confirmation(i * 2, o), confirmation(i * 2 + 1, o)]);
+    const drafts = ORDERS.flatMap((o, i) => [confirmation(i * 2, o), confirmation(i * 2 + 1, o)]).map((d, i) => ({ ...d, correlationId: `${ORDERS[i >> 1]}/Lauf-${i}` }));
     await agent.ingest(drafts);
     await until(() => sim.counters.accepted === drafts.length, () => `all booked (have ${sim.counters.accepted}; last error ${agent.sinkStatus('erp').lastError})`);
     assert.deepEqual([...new Set(sim.booked.map((b) => b.orderingKey))].sort(), ORDERS.map((o) => `${o}/0010`).sort(), 'keys arrive exactly as they are');
@@ -41,6 +41,11 @@ for (const mode of ['batch', 'routes'] as const) {
     assert.ok(seen.length > 0 && seen.every((h) => h['x-evil'] === undefined), 'no injected header');
     const okeys = seen.map((h) => String(h['x-plantsync-ordering-key']));
     assert.ok(okeys.every((k) => /^[\x21-\x7e]+$/.test(k)), `headers are printable ASCII: ${okeys.join(' ')}`);
+    if (mode === 'routes') {
+      // Each event's correlation id (the spool's column, not a search through the body) in its request's header.
+      const wanted = drafts.map((d) => headerValue(d.correlationId!)).sort();
+      assert.deepEqual(seen.map((h) => String(h['x-correlation-id'])).sort(), wanted);
+    }
   });
 }
 

@@ -2,7 +2,7 @@
 // over a keep-alive undici pool, with idempotency keys, auth, TLS, pacing, and every answer classified in
 // classify.ts. It never throws for remote trouble: it returns an outcome for the dispatcher to settle.
 import { Agent, request } from 'undici';
-import { tlsClientOptions, type SinkContext, type Logger, type Metrics, resolveSecret, type Batch, type ClaimedEvent, type ItemResult, type Outcome, outcomeOf, type Sink, type SinkHealth, compilePath, type Getter, Pacing, CREDENTIAL_HEADER, scrub } from '../../agent/adapter-kit.ts';
+import { tlsClientOptions, type SinkContext, type Logger, type Metrics, resolveSecret, type Batch, type ClaimedEvent, type ItemResult, type Outcome, outcomeOf, sequencedJson, type Sink, type SinkHealth, compilePath, type Getter, Pacing, CREDENTIAL_HEADER, scrub } from '../../agent/adapter-kit.ts';
 import { createAuth, type Auth } from './auth.ts';
 import { classifyError, classifyStatus, excerpt, resultOf, type ClassifyOptions, type Verdict } from './classify.ts';
 import type { ErpHttpSinkConfig } from './config.ts';
@@ -126,8 +126,7 @@ export class ErpHttpSink implements Sink {
 
   /** One POST holding every event, under the batch's idempotency key. */
   private async deliverBatch(batch: Batch, signal: AbortSignal): Promise<Outcome> {
-    // Bodies are already JSON: splice the delivery sequence in rather than parse and re-serialize each event.
-    const body = `{"batchKey":${JSON.stringify(batch.key)},"events":[${batch.events.map((e) => `{"sequence":${e.seq},${e.body.slice(1)}`).join(',')}]}`;
+    const body = `{"batchKey":${JSON.stringify(batch.key)},"events":[${batch.events.map(sequencedJson).join(',')}]}`;
     const first = batch.events[0]!;
     let items: unknown[] = [];
     // With per-event results, an answer without them is not a delivery: it goes again, with backoff.
@@ -354,12 +353,9 @@ export function headerValue(s: string): string {
 }
 
 function eventHeaders(e: ClaimedEvent): Record<string, string> {
-  let correlation = e.idempotencyKey;
-  const m = /"correlationId":"((?:[^"\\]|\\.)*)"/.exec(e.body);
-  if (m) correlation = JSON.parse(`"${m[1]}"`) as string;
   return {
     'idempotency-key': headerValue(e.idempotencyKey),
-    'x-correlation-id': headerValue(correlation),
+    'x-correlation-id': headerValue(e.correlationId),
     'x-plantsync-ordering-key': headerValue(e.orderingKey),
     'x-plantsync-sequence': String(e.seq),
     'x-plantsync-event-type': e.type,

@@ -11,7 +11,7 @@ function batch(events: [seq: number, key: string, okey: string][]): Batch {
     id: 1,
     key: 'b',
     attempt: 0,
-    events: events.map(([seq, idempotencyKey, orderingKey]) => ({ seq, idempotencyKey, orderingKey, type: 'scrap', occurredAt: 0, body: '{}' })),
+    events: events.map(([seq, idempotencyKey, orderingKey]) => ({ seq, idempotencyKey, orderingKey, correlationId: idempotencyKey, type: 'scrap', occurredAt: 0, body: '{}' })),
   };
 }
 
