@@ -1,6 +1,6 @@
 // What an adapter folder exports to the registry. Adding an adapter: copy a sibling folder under adapters/, change
 // its config schema and source or sink, and list it in agent/registry.ts (docs/ADDING-AN-ADAPTER.md).
-import type { TObject } from 'typebox';
+import type { Static, TObject } from 'typebox';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { Sink } from './sink.ts';
@@ -12,10 +12,11 @@ export interface SinkContext {
   metrics: Metrics;
 }
 
-export interface SourceAdapter<C = unknown> {
+/** A source adapter; its functions take the config typed by its own schema (S), with the schema's defaults applied. */
+export interface SourceAdapter<S extends TObject = TObject, C = Static<S>> {
   type: string;
   description: string;
-  configSchema: TObject;
+  configSchema: S;
   /** Checks the schema cannot express (references between fields); returns problems as "/json/path: reason". */
   check?(config: C): string[];
   /** Settings that work but weaken security (TLS verification off, a password in clear): "/json/path: reason". */
@@ -23,11 +24,12 @@ export interface SourceAdapter<C = unknown> {
   createSource(name: string, config: C): Source;
 }
 
-export interface SinkAdapter<C = unknown> {
+/** A sink adapter; its functions take the config typed by its own schema (S), with the schema's defaults applied. */
+export interface SinkAdapter<S extends TObject = TObject, C = Static<S>> {
   type: string;
   description: string;
   /** Strict schema of the adapter's own settings (its `type` literal included). */
-  configSchema: TObject;
+  configSchema: S;
   /** Settings that work but weaken security (TLS verification off, a password in clear): "/json/path: reason". */
   warnings?(config: C): string[];
   createSink(name: string, config: C, ctx: SinkContext): Sink;

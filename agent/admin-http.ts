@@ -33,7 +33,7 @@ export interface AdminView {
   rejected(r: RejectedRequest): Promise<RejectedResult>;
   replay(r: ReplayRequest): { count: number };
   keys(r: KeysRequest): KeysResult;
-  readonly config: { agent: { id: string; stateDir: string } };
+  readonly config: AgentConfig;
 }
 
 export interface AgentStatus {
@@ -104,7 +104,7 @@ export function agentStatus(agent: AdminView): AgentStatus {
     sinks,
     rejectedRecords: agent.rejectedRecords(),
     objectives,
-    warnings: configWarnings(agent.config as AgentConfig),
+    warnings: configWarnings(agent.config),
   };
 }
 

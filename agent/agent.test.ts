@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { Agent } from './agent.ts';
-import type { AgentConfig } from './config.ts';
+import type { ConfigInput } from './config.ts';
 import { PressLine } from './demo/press-line.ts';
 import type { MemorySink } from '../adapters/memory/sink.ts';
 import { tempDir, until } from '../test/helpers.ts';
 
-function config(stateDir: string): AgentConfig {
+function config(stateDir: string): ConfigInput {
   return {
     agent: { id: 'gw-test', plant: '1000', stateDir },
     sinks: { erp: { type: 'memory', delivery: { concurrency: 2, maxEvents: 50, backoff: { baseMs: 5, capMs: 20 } } } },
@@ -95,7 +95,7 @@ test('source messages are mapped by the config rules; unmappable ones become rej
 test('a flood of bad input is stored and counted in full, but logged once per source per 10 s', async (t) => {
   const lines: { msg: string; source?: string; alsoRejectedSinceLastLine?: number }[] = [];
   const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(JSON.parse(l) as (typeof lines)[number]) });
-  const cfg = { ...config(tempDir(t)), mappings: [] } as AgentConfig;
+  const cfg = { ...config(tempDir(t)), mappings: [] } as ConfigInput;
   const agent = new Agent({ config: cfg, configVersion: 'v1', log });
   await agent.start();
   t.after(() => agent.stop(1000));
@@ -109,11 +109,11 @@ test('a flood of bad input is stored and counted in full, but logged once per so
 
 test('one message never blocks intake: values without original bytes (OPC UA) that are too deep, cyclic or hold a BigInt where a number is due are rejected alone', async (t) => {
   const dir = tempDir(t);
-  const cfg: AgentConfig = {
+  const cfg: ConfigInput = {
     ...config(dir),
     mappings: [{ name: 'press', source: 'press', emit: [{ type: 'production.confirmation', key: '{{payload.key}}', orderingKey: '{{payload.order}}/0010',
       payload: { order: '{{payload.order}}', operation: '0010', workCenter: 'PRESS-01', yield: '{{payload.good}}', scrap: 0, unit: 'PC', final: false } }] }],
-  } as AgentConfig;
+  } as ConfigInput;
   const agent = new Agent({ config: cfg, configVersion: 'v1', log: pino({ level: 'silent' }) });
   await agent.start();
   t.after(() => agent.stop(1000));

@@ -4,10 +4,8 @@
 import { join } from 'node:path';
 import { Spool, SpoolFullError } from '../spool/spool.ts';
 import { REJECTED_PAYLOAD_LIMIT, type RejectedInput } from '../spool/admin.ts';
-import { defaultRejectedBudget } from '../spool/rejected-budget.ts';
 import type { AppendOptions, SpoolNotice, SinkStats, SpoolRecord } from '../spool/types.ts';
-import { defaultBackoff } from './backoff.ts';
-import { ConfigError, spoolRoutes, type AgentConfig, type SinkConfig } from './config.ts';
+import { ConfigError, spoolRoutes, withDefaults, type AgentConfig, type ConfigInput, type SinkConfig, type SourceConfig } from './config.ts';
 import { planReload, type ReloadReport } from './reload-plan.ts';
 import type { Server } from 'node:http';
 import { adminUrl, startAdminHttp } from './admin-http.ts';
@@ -23,10 +21,10 @@ import { Metrics } from './metrics.ts';
 import { checkSecrets } from './secrets.ts';
 import { configWarnings } from './config-warnings.ts';
 import { ObjectiveWatch } from './objectives.ts';
-import { defaultReadiness, readinessProblems } from './readiness.ts';
+import { readinessProblems } from './readiness.ts';
 import { registerAgentMetrics } from './agent-metrics.ts';
 import { Mapper, type MapResult, type SourceMessage } from './mapping/mapper.ts';
-import { copyForRejected, depthOf, DEFAULT_MAX_DEPTH } from './payload.ts';
+import { copyForRejected, depthOf } from './payload.ts';
 import { sinkAdapters, sourceAdapters } from './registry.ts';
 import type { Sink, SinkHealth } from './sink.ts';
 import type { IngestResult, Source } from './source.ts';
@@ -34,7 +32,8 @@ import type { IngestResult, Source } from './source.ts';
 export type { IngestResult } from './source.ts';
 
 export interface AgentOptions {
-  config: AgentConfig;
+  /** Defaults are applied here (withDefaults): a config from loadConfig already has them, one built in code may not. */
+  config: ConfigInput;
   configVersion: string;
   log: Logger;
   /** Overrides sink construction (tests hand in sinks they hold). */
@@ -57,7 +56,7 @@ export class Agent {
   readonly sinks = new Map<string, Sink>();
   readonly dispatchers = new Map<string, Dispatcher>();
   readonly sources = new Map<string, Source>();
-  private readonly opts: AgentOptions;
+  private readonly opts: AgentOptions & { config: AgentConfig };
   private readonly log: Logger;
   private pruneTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -70,9 +69,9 @@ export class Agent {
   private readonly rejectLog = new Map<string, { at: number; suppressed: number }>();
 
   constructor(opts: AgentOptions) {
-    this.opts = { ...opts }; // config and version change on reload
+    this.opts = { ...opts, config: withDefaults(opts.config) }; // config and version change on reload
     this.log = opts.log.child({ component: 'agent' });
-    this.mapper = new Mapper(opts.config.mappings ?? [], { plant: opts.config.agent.plant });
+    this.mapper = new Mapper(this.opts.config.mappings ?? [], { plant: this.opts.config.agent.plant });
   }
 
   get config(): AgentConfig {
@@ -123,12 +122,12 @@ export class Agent {
     this.spool = Spool.open({
       path: join(cfg.agent.stateDir, 'spool.db'),
       routes: spoolRoutes(cfg),
-      capBytes: cfg.spool?.capBytes ?? 2 * 1024 ** 3,
-      warnRatio: cfg.spool?.warnRatio ?? 0.8,
-      retentionMs: (cfg.spool?.retentionHours ?? 168) * 3600_000,
-      rejectedRetentionMs: (cfg.spool?.rejected?.retentionHours ?? cfg.spool?.retentionHours ?? 168) * 3600_000,
-      rejected: { maxBytes: cfg.spool?.rejected?.maxBytes ?? defaultRejectedBudget.maxBytes, maxRecords: cfg.spool?.rejected?.maxRecords ?? defaultRejectedBudget.maxRecords },
-      commitWindowMs: cfg.spool?.commitWindowMs ?? 0,
+      capBytes: cfg.spool.capBytes,
+      warnRatio: cfg.spool.warnRatio,
+      retentionMs: cfg.spool.retentionHours * 3600_000,
+      rejectedRetentionMs: (cfg.spool.rejected.retentionHours ?? cfg.spool.retentionHours) * 3600_000,
+      rejected: { maxBytes: cfg.spool.rejected.maxBytes, maxRecords: cfg.spool.rejected.maxRecords },
+      commitWindowMs: cfg.spool.commitWindowMs,
       onNotice: (n) => {
         logNotice(spoolLog, n);
         if (n.kind === 'corrupt') {
@@ -150,19 +149,19 @@ export class Agent {
   private async startSink(name: string, sc: SinkConfig): Promise<void> {
     const stateDir = this.opts.config.agent.stateDir;
     const log = this.opts.log.child({ component: 'sink', sink: name });
-    const sink = this.opts.createSink?.(name) ?? sinkAdapters.get(sc.type)!.createSink(name, sc as never, { log, stateDir, metrics: this.metrics });
+    const sink = this.opts.createSink?.(name) ?? sinkAdapters.get(sc.type)!.create(name, sc, { log, stateDir, metrics: this.metrics });
     await sink.open();
     this.sinks.set(name, sink);
-    const d = sc.delivery ?? {};
+    const d = sc.delivery;
     const dispatcher = new Dispatcher(
       this.spool,
       sink,
       {
-        concurrency: d.concurrency ?? 4,
-        maxEvents: d.maxEvents ?? 500,
-        maxBytes: d.maxBytes ?? 1_048_576,
-        lingerMs: d.lingerMs ?? 0,
-        backoff: { ...defaultBackoff, ...d.backoff, maxRetryAfterMs: d.backoff?.maxRetryAfterMs ?? defaultBackoff.maxRetryAfterMs },
+        concurrency: d.concurrency,
+        maxEvents: d.maxEvents,
+        maxBytes: d.maxBytes,
+        lingerMs: d.lingerMs,
+        backoff: d.backoff,
         metrics: this.metrics,
         onDelivered: (type, occurredAt, now) => this.objectives.delivered(name, type, occurredAt, now),
       },
@@ -180,10 +179,10 @@ export class Agent {
     this.sinks.delete(name);
   }
 
-  private async startSource(name: string, sc: { type: string }): Promise<void> {
+  private async startSource(name: string, sc: SourceConfig): Promise<void> {
     const cfg = this.opts.config;
     const log = this.opts.log.child({ component: 'source', source: name });
-    const source = sourceAdapters.get(sc.type)!.createSource(name, sc as never);
+    const source = sourceAdapters.get(sc.type)!.create(name, sc, undefined);
     this.sources.set(name, source);
     await source.start({
       log,
@@ -211,15 +210,15 @@ export class Agent {
         this.log.error({ err: (err as Error).message }, 'admin socket could not start; running without it (the CLI cannot reach this agent)');
       }
     }
-    const a = this.opts.config.admin ?? {};
-    if (!(a.enabled ?? true)) return;
+    const a = this.opts.config.admin;
+    if (!a.enabled) return;
     try {
-      this.admin = await startAdminHttp(this, a.host ?? '127.0.0.1', a.port ?? 9464);
+      this.admin = await startAdminHttp(this, a.host, a.port);
       this.adminUrl = adminUrl(this.admin);
       this.log.info({ url: this.adminUrl }, 'admin HTTP listening (/metrics, /healthz, /readyz, /status)');
     } catch (err) {
       // A taken port must not stop the agent from moving postings: it runs on, without the listener.
-      this.log.error({ err: (err as Error).message, host: a.host ?? '127.0.0.1', port: a.port ?? 9464 }, 'admin HTTP listener could not start; running without it');
+      this.log.error({ err: (err as Error).message, host: a.host, port: a.port }, 'admin HTTP listener could not start; running without it');
     }
   }
 
@@ -240,8 +239,8 @@ export class Agent {
    * stopped, new ones started. Settings that name the spool or the keys (agent id, plant, state directory, spool)
    * need a restart: such a config is refused and the agent keeps the one it runs.
    */
-  reload(next: { config: AgentConfig; version: string }, deadlineMs = 10_000): Promise<ReloadReport> {
-    const run = this.reloading.then(() => this.applyReload(next, deadlineMs));
+  reload(next: { config: ConfigInput; version: string }, deadlineMs = 10_000): Promise<ReloadReport> {
+    const run = this.reloading.then(() => this.applyReload({ config: withDefaults(next.config), version: next.version }, deadlineMs));
     this.reloading = run.catch(() => {});
     return run;
   }
@@ -330,7 +329,7 @@ export class Agent {
     const drafts: EventDraft[] = [];
     const origin: SourceMessage[] = [];
     const rejected: RejectedInput[] = [];
-    const maxDepth = this.opts.config.limits?.maxPayloadDepth ?? DEFAULT_MAX_DEPTH;
+    const maxDepth = this.opts.config.limits.maxPayloadDepth;
     for (const m of msgs) {
       const r = this.mapOne(m, maxDepth);
       if (!r.ok) rejected.push(rejectedOf(m, r.reason));
@@ -373,11 +372,11 @@ export class Agent {
   /** Why the agent cannot commit or deliver now (empty: it can); /readyz and status add sources and objectives. */
   readiness(): string[] {
     if (this.spool.damaged) return [`spool file damaged: ${this.spool.damaged}; the agent stops, and the next start moves the file aside`];
-    const r = this.opts.config.readiness ?? {};
+    const r = this.opts.config.readiness;
     const full = this.spool.maintenance.fullness();
     return readinessProblems({
       now: Date.now(),
-      settings: { breakerOpenSeconds: r.breakerOpenSeconds ?? defaultReadiness.breakerOpenSeconds, stallSeconds: r.stallSeconds ?? defaultReadiness.stallSeconds },
+      settings: r,
       commitFailing: this.commitFailing ?? this.spool.flushFailure(),
       spoolFull: full.full ? full : undefined,
       sinks: [...this.dispatchers].map(([name, d]) => ({

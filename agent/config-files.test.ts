@@ -27,7 +27,8 @@ test('conf.d fragments merge in name order: objects key by key, routes and mappi
   });
   const c = loadConfigFiles(main);
   assert.deepEqual(c.files, [main, join(dir, 'conf.d', '10-erp.json'), join(dir, 'conf.d', '20-qms.json'), join(dir, 'conf.d', '30-types.json')]);
-  assert.deepEqual(c.config.sinks.erp!.delivery, { maxEvents: 99, concurrency: 2 });
+  // Merged key by key (maxEvents from the fragment, concurrency from the main file), then the schema's defaults.
+  assert.deepEqual(c.config.sinks.erp!.delivery, { maxEvents: 99, concurrency: 2, maxBytes: 1_048_576, lingerMs: 0, backoff: { baseMs: 500, capMs: 60_000, maxRetryAfterMs: 3_600_000 } });
   assert.deepEqual(c.config.mappings!.map((m) => m.name), ['a', 'b', 'c']);
   assert.deepEqual(c.config.routes.map((r) => r.sink), ['erp', 'qms', 'erp']);
   assert.match(c.version, /^rollout-7\+[0-9a-f]{12}$/);

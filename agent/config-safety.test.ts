@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { ConfigError, parseConfig, type AgentConfig } from './config.ts';
+import { ConfigError, parseConfig, withDefaults, type ConfigInput } from './config.ts';
 import { loadConfigFiles, maskSecrets } from './config-files.ts';
 import { configWarnings } from './config-warnings.ts';
 import { redactUrls, scrub } from './redact.ts';
@@ -44,15 +44,15 @@ test('loud warnings for TLS verification off, credentials over http://, OPC UA s
       press: { type: 'opcua', endpoint: 'opc.tcp://plc:4840', identity: { type: 'username', username: 'u', password: 'p' }, nodes: [] },
     },
     routes: [{ sink: 'erp', types: '*' }],
-  } as unknown as AgentConfig;
-  const w = configWarnings(cfg).join('\n');
+  } as unknown as ConfigInput;
+  const w = configWarnings(withDefaults(cfg)).join('\n');
   assert.match(w, /\/admin\/host: .*beyond loopback/);
   assert.match(w, /\/sinks\/erp\/tls\/rejectUnauthorized: TLS certificate verification is off/);
   assert.match(w, /\/sinks\/erp\/url: credentials \(auth basic\) go over plain http:\/\//);
   assert.match(w, /\/sources\/robot\/tls\/rejectUnauthorized/);
   assert.match(w, /\/sources\/robot\/url: the broker password goes over plain mqtt:\/\//);
   assert.match(w, /\/sources\/press\/securityMode: security None with a user name and password/);
-  assert.deepEqual(configWarnings({ agent: cfg.agent, sinks: { erp: { type: 'memory' } }, routes: cfg.routes } as AgentConfig), [], 'a safe config has none');
+  assert.deepEqual(configWarnings(withDefaults({ agent: cfg.agent, sinks: { erp: { type: 'memory' } }, routes: cfg.routes })), [], 'a safe config has none');
 });
 
 test('config show and error texts mask URL credentials, key-like query values and credential headers', () => {
@@ -73,7 +73,7 @@ test('an ERP answer that echoes our Authorization and API key is scrubbed before
     admin: { enabled: false },
     sinks: { erp: { type: 'erp-http', url: `${sim.url}/batch`, response: simResponse, auth: { type: 'bearer', token: 'tok-Omega-4711' }, headers: { 'X-Api-Key': 'key-8842-geheim' } } },
     routes: [{ sink: 'erp', types: '*', onReject: 'park' }],
-  } as AgentConfig;
+  } as ConfigInput;
   const agent = new Agent({ config, configVersion: 'v1', log: pino({ level: 'silent' }) });
   await agent.start();
   t.after(() => agent.stop(500));

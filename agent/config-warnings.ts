@@ -8,15 +8,15 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
 /** One line per weak setting, "<JSON path>: what and why". */
 export function configWarnings(cfg: AgentConfig): string[] {
   const out: string[] = [];
-  const admin = cfg.admin ?? {};
-  if ((admin.enabled ?? true) && !LOOPBACK.test(admin.host ?? '127.0.0.1')) {
+  const admin = cfg.admin;
+  if (admin.enabled && !LOOPBACK.test(admin.host)) {
     out.push(`/admin/host: the admin listener (/metrics, /status) listens on ${admin.host}, beyond loopback: guard the port with a firewall`);
   }
   for (const [name, sc] of Object.entries(cfg.sinks)) {
-    for (const w of sinkAdapters.get(sc.type)?.warnings?.(sc as never) ?? []) out.push(`/sinks/${name}${w}`);
+    for (const w of sinkAdapters.get(sc.type)?.warnings(sc) ?? []) out.push(`/sinks/${name}${w}`);
   }
   for (const [name, sc] of Object.entries(cfg.sources ?? {})) {
-    for (const w of sourceAdapters.get(sc.type)?.warnings?.(sc as never) ?? []) out.push(`/sources/${name}${w}`);
+    for (const w of sourceAdapters.get(sc.type)?.warnings(sc) ?? []) out.push(`/sources/${name}${w}`);
   }
   return out;
 }

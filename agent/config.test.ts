@@ -61,3 +61,31 @@ test('the mapping example in docs/mapping.md is a valid mappings list', () => {
   const mappings = JSON.parse(/```json\n([\s\S]*?)```/.exec(md)![1]!);
   assert.doesNotThrow(() => parseConfig(JSON.stringify({ ...good, mappings }), 'docs/mapping.md'));
 });
+
+test('defaults are applied once, at load, from the schema: the agent, each sink (delivery included) and each source get complete values; a file may leave them out', () => {
+  const { config } = parseConfig(
+    JSON.stringify({
+      agent: { id: 'gw-01', plant: '1000', stateDir: '/var/lib/plantsync' },
+      sinks: { erp: { type: 'erp-http', url: 'https://erp.example/confirmations', delivery: { backoff: { baseMs: 100 } } } },
+      sources: { hall: { type: 'mqtt', url: 'mqtts://broker:8883', subscriptions: [{ topic: 'werk/halle-2/#' }] } },
+      routes: [{ sink: 'erp', types: '*' }],
+    }),
+    'plantsync.json',
+  );
+  assert.deepEqual(config.admin, { host: '127.0.0.1', port: 9464, enabled: true });
+  assert.equal(config.routes[0]!.onReject, 'park');
+  assert.equal(config.limits.maxPayloadDepth, 64);
+  assert.deepEqual(config.readiness, { breakerOpenSeconds: 300, stallSeconds: 300 });
+  assert.equal(config.spool.rejected.maxRecords, 100_000);
+  const erp = config.sinks.erp!;
+  assert.deepEqual(erp.delivery, { concurrency: 4, maxEvents: 500, maxBytes: 1_048_576, lingerMs: 0, backoff: { baseMs: 100, capMs: 60_000, maxRetryAfterMs: 3_600_000 } }, 'a set value stays, the rest is filled');
+  assert.equal(erp.timeoutMs, 30_000);
+  assert.equal(erp.mode, 'batch');
+  assert.deepEqual((erp.protect as { breakerFailures: number }).breakerFailures, 5);
+  assert.equal((config.sources!.hall as { protocolVersion?: number }).protocolVersion, 5);
+  // The JSON Schema for central tooling does not demand what has a default.
+  const schema = configJsonSchema() as { required: string[]; properties: { admin: { required?: string[] }; routes: { items: { required: string[] } } } };
+  assert.deepEqual(schema.required, ['agent', 'sinks', 'routes']);
+  assert.equal(schema.properties.admin.required, undefined);
+  assert.deepEqual(schema.properties.routes.items.required, ['sink', 'types']);
+});

@@ -3,7 +3,9 @@
 import { createHash } from 'node:crypto';
 import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { Value } from 'typebox/value';
 import { eventTypes } from './events.ts';
+import { defaultBackoff } from './backoff.ts';
 import type { Route } from '../spool/types.ts';
 import { sinkAdapters, sourceAdapters } from './registry.ts';
 import { describeFirstError } from './schema-errors.ts';
@@ -12,29 +14,29 @@ import { Mapper, MappingError } from './mapping/mapper.ts';
 
 const Backoff = Type.Object(
   {
-    baseMs: Type.Optional(Type.Integer({ minimum: 1, default: 500 })),
-    capMs: Type.Optional(Type.Integer({ minimum: 1, default: 60_000 })),
-    maxRetryAfterMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, default: 3_600_000, description: 'Upper bound for a server-requested delay (Retry-After)' })),
+    baseMs: Type.Integer({ minimum: 1, default: defaultBackoff.baseMs }),
+    capMs: Type.Integer({ minimum: 1, default: defaultBackoff.capMs }),
+    maxRetryAfterMs: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, default: defaultBackoff.maxRetryAfterMs, description: 'Upper bound for a server-requested delay (Retry-After)' }),
   },
-  { additionalProperties: false },
+  { default: {}, additionalProperties: false },
 );
 
 export const Delivery = Type.Object(
   {
-    concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, default: 4, description: 'Batches in flight at once (never two for one ordering key)' })),
-    maxEvents: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 500 })),
-    maxBytes: Type.Optional(Type.Integer({ minimum: 1024, default: 1_048_576 })),
-    lingerMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000, default: 0, description: 'New events wait up to this long to share a batch' })),
-    backoff: Type.Optional(Backoff),
+    concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 4, description: 'Batches in flight at once (never two for one ordering key)' }),
+    maxEvents: Type.Integer({ minimum: 1, maximum: 100_000, default: 500 }),
+    maxBytes: Type.Integer({ minimum: 1024, default: 1_048_576 }),
+    lingerMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 0, description: 'New events wait up to this long to share a batch' }),
+    backoff: Backoff,
   },
-  { additionalProperties: false },
+  { default: {}, additionalProperties: false },
 );
 
 const RouteSchema = Type.Object(
   {
     sink: Type.String({ minLength: 1 }),
     types: Type.Union([Type.Literal('*'), Type.Array(Type.Enum(eventTypes), { minItems: 1 })]),
-    onReject: Type.Optional(Type.Union([Type.Literal('park'), Type.Literal('skip')], { default: 'park' })),
+    onReject: Type.Union([Type.Literal('park'), Type.Literal('skip')], { default: 'park' }),
   },
   { additionalProperties: false },
 );
@@ -47,9 +49,9 @@ const Objectives = Type.Object(
         description: 'Per event type ("*": every other type), the longest acceptable time from occurredAt to the sink acknowledging it',
       }),
     ),
-    deadLetterWindowMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440, default: 15, description: 'Dead letters that grew within this window make the agent not ready' })),
+    deadLetterWindowMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 15, description: 'Dead letters that grew within this window make the agent not ready' }),
   },
-  { additionalProperties: false },
+  { default: {}, additionalProperties: false },
 );
 
 const Base = Type.Object(
@@ -63,74 +65,118 @@ const Base = Type.Object(
       },
       { additionalProperties: false },
     ),
-    spool: Type.Optional(
-      Type.Object(
-        {
-          capBytes: Type.Optional(Type.Integer({ minimum: 1_048_576, default: 2 * 1024 ** 3 })),
-          warnRatio: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.8 })),
-          retentionHours: Type.Optional(Type.Number({ minimum: 0, default: 168, description: 'Keep delivered events (and their de-duplication) this long' })),
-          commitWindowMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, default: 0 })),
-          rejected: Type.Optional(
-            Type.Object(
-              {
-                maxBytes: Type.Optional(Type.Integer({ minimum: 65_536, default: 64 * 1024 * 1024, description: 'Rejected records kept at most, in bytes (outside capBytes); the oldest are evicted' })),
-                maxRecords: Type.Optional(Type.Integer({ minimum: 1, default: 100_000 })),
-                retentionHours: Type.Optional(Type.Number({ minimum: 0, description: 'Rejected records older than this are deleted (default: retentionHours)' })),
-              },
-              { additionalProperties: false },
-            ),
-          ),
-        },
-        { additionalProperties: false },
-      ),
+    spool: Type.Object(
+      {
+        capBytes: Type.Integer({ minimum: 1_048_576, default: 2 * 1024 ** 3 }),
+        warnRatio: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.8 }),
+        retentionHours: Type.Number({ minimum: 0, default: 168, description: 'Keep delivered events (and their de-duplication) this long' }),
+        commitWindowMs: Type.Integer({ minimum: 0, maximum: 100, default: 0 }),
+        rejected: Type.Object(
+          {
+            maxBytes: Type.Integer({ minimum: 65_536, default: 64 * 1024 * 1024, description: 'Rejected records kept at most, in bytes (outside capBytes); the oldest are evicted' }),
+            maxRecords: Type.Integer({ minimum: 1, default: 100_000 }),
+            retentionHours: Type.Optional(Type.Number({ minimum: 0, description: 'Rejected records older than this are deleted (default: retentionHours)' })),
+          },
+          { default: {}, additionalProperties: false },
+        ),
+      },
+      { default: {}, additionalProperties: false },
     ),
-    admin: Type.Optional(
-      Type.Object(
-        {
-          host: Type.Optional(Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address of the admin HTTP listener (/metrics, /healthz, /readyz, /status)' })),
-          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65_535, default: 9464, description: '0: any free port; the agent logs the one it got' })),
-          enabled: Type.Optional(Type.Boolean({ default: true })),
-        },
-        { additionalProperties: false },
-      ),
+    admin: Type.Object(
+      {
+        host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address of the admin HTTP listener (/metrics, /healthz, /readyz, /status)' }),
+        port: Type.Integer({ minimum: 0, maximum: 65_535, default: 9464, description: '0: any free port; the agent logs the one it got' }),
+        enabled: Type.Boolean({ default: true }),
+      },
+      { default: {}, additionalProperties: false },
     ),
     sinks: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Object({ type: Type.String() })),
     routes: Type.Array(RouteSchema, { minItems: 1 }),
     sources: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Object({ type: Type.String() }))),
-    objectives: Type.Optional(Objectives),
-    readiness: Type.Optional(
-      Type.Object(
-        {
-          breakerOpenSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, default: 300, description: 'A sink whose circuit breaker has not closed for this long makes the agent not ready' })),
-          stallSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, default: 300, description: 'A sink with events waiting and nothing delivered for this long makes the agent not ready' })),
-        },
-        { additionalProperties: false },
-      ),
+    objectives: Objectives,
+    readiness: Type.Object(
+      {
+        breakerOpenSeconds: Type.Number({ exclusiveMinimum: 0, default: 300, description: 'A sink whose circuit breaker has not closed for this long makes the agent not ready' }),
+        stallSeconds: Type.Number({ exclusiveMinimum: 0, default: 300, description: 'A sink with events waiting and nothing delivered for this long makes the agent not ready' }),
+      },
+      { default: {}, additionalProperties: false },
     ),
-    limits: Type.Optional(
-      Type.Object(
-        {
-          maxPayloadDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 64, description: 'A decoded payload nested deeper than this (objects, arrays) becomes a rejected record' })),
-        },
-        { additionalProperties: false },
-      ),
+    limits: Type.Object(
+      {
+        maxPayloadDepth: Type.Integer({ minimum: 1, maximum: 1000, default: 64, description: 'A decoded payload nested deeper than this (objects, arrays) becomes a rejected record' }),
+      },
+      { default: {}, additionalProperties: false },
     ),
     mappings: Type.Optional(Type.Array(MappingRule, { description: 'Rules that turn source messages into canonical events (docs/mapping.md)' })),
   },
   { additionalProperties: false },
 );
 
+/**
+ * The configuration as the agent runs on it: every schema default in place (withDefaults), so no code repeats a
+ * default. Fields with a default are required here and optional in a file (the exported JSON Schema says so).
+ */
 export type AgentConfig = Static<typeof Base> & { sinks: Record<string, SinkConfig> };
+
+/**
+ * A config as someone writes it (a test, the demo, a file before load): what has a default may be left out. The
+ * agent runs on withDefaults() of it.
+ */
+export type ConfigInput = Pick<AgentConfig, 'agent' | 'sources' | 'mappings'> & {
+  spool?: Partial<Omit<AgentConfig['spool'], 'rejected'>> & { rejected?: Partial<AgentConfig['spool']['rejected']> };
+  admin?: Partial<AgentConfig['admin']>;
+  objectives?: Partial<AgentConfig['objectives']>;
+  readiness?: Partial<AgentConfig['readiness']>;
+  limits?: Partial<AgentConfig['limits']>;
+  routes: (Omit<AgentConfig['routes'][number], 'onReject'> & { onReject?: 'park' | 'skip' })[];
+  sinks: Record<string, { type: string } & Record<string, unknown>>;
+};
 
 /** The config's routes as the spool takes them. */
 export function spoolRoutes(cfg: AgentConfig): Route[] {
-  return cfg.routes.map((r): Route => ({ sink: r.sink, types: r.types, onReject: r.onReject ?? 'park' }));
+  return cfg.routes.map((r): Route => ({ sink: r.sink, types: r.types, onReject: r.onReject }));
 }
-export type SinkConfig = { type: string; delivery?: Static<typeof Delivery> } & Record<string, unknown>;
+/** A sink's entry: its adapter's settings (typed by the adapter, checked against its schema) and the shared delivery. */
+export type SinkConfig = { type: string; delivery: Static<typeof Delivery> } & Record<string, unknown>;
+export type SourceConfig = { type: string } & Record<string, unknown>;
 
 /** The schema of one sink entry for a given adapter: its own settings plus the shared `delivery` block. */
 function sinkSchema(adapterSchema: TSchema & { properties: Record<string, TSchema> }): TSchema {
-  return Type.Object({ ...adapterSchema.properties, delivery: Type.Optional(Delivery) }, { additionalProperties: false });
+  return Type.Object({ ...adapterSchema.properties, delivery: Delivery }, { additionalProperties: false });
+}
+
+/**
+ * A copy of the config with every schema default applied: the agent's own settings, each sink's (delivery
+ * included) and each source's, by its adapter's schema. Whoever builds a config (a file, a test, the demo), the
+ * agent runs on the same complete values. Unknown adapter types are left as they are (validation names them).
+ */
+export function withDefaults(raw: ConfigInput | unknown): AgentConfig {
+  const cfg = Value.Default(Base, structuredClone(raw)) as AgentConfig;
+  if (cfg === null || typeof cfg !== 'object') return cfg;
+  for (const [name, sink] of Object.entries(cfg.sinks ?? {})) {
+    const a = sinkAdapters.get(sink?.type);
+    if (a) cfg.sinks[name] = Value.Default(sinkSchema(a.configSchema), sink) as SinkConfig;
+  }
+  for (const [name, source] of Object.entries(cfg.sources ?? {})) {
+    const a = sourceAdapters.get(source?.type);
+    if (a) cfg.sources![name] = Value.Default(a.configSchema, source) as SourceConfig;
+  }
+  return cfg;
+}
+
+/** JSON Schema for config files: a property with a default may be left out, so it is not listed as required. */
+function defaultedOptional(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(defaultedOptional);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) out[k] = defaultedOptional(v);
+  const props = out.properties as Record<string, { default?: unknown }> | undefined;
+  if (Array.isArray(out.required) && props) {
+    const left = (out.required as string[]).filter((k) => props[k]?.default === undefined);
+    if (left.length) out.required = left;
+    else delete out.required;
+  }
+  return out;
 }
 
 const baseValidator = Compile(Base);
@@ -140,7 +186,7 @@ const sourceValidators = new Map([...sourceAdapters].map(([t, a]) => [t, Compile
 /** The whole configuration as JSON Schema (`plantsync config schema`). */
 export function configJsonSchema(): unknown {
   const sinkVariants = [...sinkAdapters.values()].map((a) => sinkSchema(a.configSchema));
-  return {
+  return defaultedOptional({
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     title: 'plantsync configuration',
     ...Base,
@@ -149,7 +195,7 @@ export function configJsonSchema(): unknown {
       sinks: { type: 'object', additionalProperties: { anyOf: sinkVariants } },
       sources: { type: 'object', additionalProperties: { anyOf: [...sourceAdapters.values()].map((a) => a.configSchema) } },
     },
-  };
+  });
 }
 
 export class ConfigError extends Error {
@@ -204,8 +250,8 @@ export function validateConfig(raw: unknown, where: string | ((pointer: string) 
     const file = typeof where === 'string' ? where : where(detail.slice(0, detail.indexOf(':')));
     throw new ConfigError(`${file}: ${detail}`);
   };
-  if (!baseValidator.Check(raw)) fail(describeFirstError(baseValidator.Errors(raw)));
-  const cfg = raw as AgentConfig;
+  const cfg = withDefaults(raw);
+  if (!baseValidator.Check(cfg)) fail(describeFirstError(baseValidator.Errors(cfg)));
   for (const [name, sink] of Object.entries(cfg.sinks)) {
     const v = sinkValidators.get(sink.type);
     if (!v) fail(`/sinks/${name}/type: unknown sink type '${sink.type}' (known: ${[...sinkAdapters.keys()].join(', ')})`);
@@ -215,7 +261,7 @@ export function validateConfig(raw: unknown, where: string | ((pointer: string) 
     const v = sourceValidators.get(source.type);
     if (!v) fail(`/sources/${name}/type: unknown source type '${source.type}' (known: ${[...sourceAdapters.keys()].join(', ')})`);
     else if (!v.Check(source)) fail(describeFirstError(v.Errors(source), `/sources/${name}`));
-    const [problem] = sourceAdapters.get(source.type)!.check?.(source as never) ?? [];
+    const [problem] = sourceAdapters.get(source.type)!.check(source);
     if (problem) fail(`/sources/${name}${problem}`);
   }
   cfg.routes.forEach((r, i) => {

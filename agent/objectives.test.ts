@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { Agent } from './agent.ts';
 import { agentStatus } from './admin-http.ts';
-import type { AgentConfig } from './config.ts';
+import type { ConfigInput } from './config.ts';
 import type { EventDraft } from './events.ts';
 import { confirmation, simResponse, startSim } from '../adapters/erp-http/test-kit.ts';
 import { sleep, tempDir, until } from '../test/helpers.ts';
@@ -22,7 +22,7 @@ function hold(n: number, occurredAt = Date.now()): EventDraft {
 
 test('a type waiting longer than its objective makes the agent not ready; late acknowledgements are counted; growing dead letters too', async (t) => {
   const erp = await startSim(t);
-  const cfg: AgentConfig = {
+  const cfg: ConfigInput = {
     agent: { id: 'gw-slo', plant: '1000', stateDir: tempDir(t) },
     admin: { enabled: false },
     sinks: { erp: { type: 'erp-http', url: `${erp.url}/batch`, response: simResponse, delivery: { backoff: { baseMs: 20, capMs: 50 } } } },

@@ -48,7 +48,7 @@ export class ObjectiveWatch {
 
   /** The objective of a type in seconds: its own, else "*", else none. */
   objectiveOf(type: string): number | undefined {
-    const l = this.config().objectives?.latencySeconds as Record<string, number | undefined> | undefined;
+    const l = this.config().objectives.latencySeconds as Record<string, number | undefined> | undefined;
     return l?.[type] ?? l?.['*'];
   }
 
@@ -71,7 +71,7 @@ export class ObjectiveWatch {
     this.timer = setInterval(() => this.sampleDeadLetters(Date.now()), SAMPLE_MS).unref();
     const m = this.metrics;
     m.sampled('plantsync_objective_latency_seconds', 'The configured latency objective per event type', ['type'], () =>
-      Object.entries(this.config().objectives?.latencySeconds ?? {}).map(([type, v]): [Record<string, string>, number] => [{ type }, v as number]),
+      Object.entries(this.config().objectives.latencySeconds ?? {}).map(([type, v]): [Record<string, string>, number] => [{ type }, v as number]),
     );
     m.sampled('plantsync_sink_oldest_pending_age_seconds', 'Age (from occurredAt) of the oldest event a sink still owes, per type', ['sink', 'type'], () => {
       const now = Date.now();
@@ -84,7 +84,7 @@ export class ObjectiveWatch {
   }
 
   private sampleDeadLetters(now: number): void {
-    const windowMs = (this.config().objectives?.deadLetterWindowMinutes ?? 15) * 60_000;
+    const windowMs = this.config().objectives.deadLetterWindowMinutes * 60_000;
     for (const sink of this.sinks()) {
       const h = this.deadHistory.get(sink) ?? [];
       h.push({ at: now, count: this.spool().deadLetterCount(sink) });
@@ -105,7 +105,7 @@ export class ObjectiveWatch {
       const h = this.deadHistory.get(sink);
       const nowDead = this.spool().deadLetterCount(sink);
       const grew = h?.length ? nowDead - h[0]!.count : 0;
-      if (grew > 0) breached.push(`sink '${sink}': dead letters growing (+${grew} in the last ${this.config().objectives?.deadLetterWindowMinutes ?? 15} min; ${nowDead} waiting)`);
+      if (grew > 0) breached.push(`sink '${sink}': dead letters growing (+${grew} in the last ${this.config().objectives.deadLetterWindowMinutes} min; ${nowDead} waiting)`);
     }
     const recentMisses: ObjectiveMiss[] = [];
     for (const [k, m] of this.misses) {

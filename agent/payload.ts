@@ -3,7 +3,6 @@
 // (10,000 levels of brackets) costs one bounded loop, not a stack overflow that would stall the whole intake.
 
 /** Default depth limit of a decoded payload (objects and arrays); config `limits.maxPayloadDepth`. */
-export const DEFAULT_MAX_DEPTH = 64;
 
 /** How deep `value` nests, stopping as soon as it is deeper than `limit` (then returns limit + 1). Iterative. */
 export function depthOf(value: unknown, limit: number): number {

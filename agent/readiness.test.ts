@@ -4,12 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { Agent } from './agent.ts';
-import type { AgentConfig } from './config.ts';
+import type { ConfigInput } from './config.ts';
 import type { MemorySink } from '../adapters/memory/sink.ts';
 import { confirmation } from '../adapters/erp-http/test-kit.ts';
 import { tempDir, until } from '../test/helpers.ts';
 
-async function start(t: import('node:test').TestContext, extra: Partial<AgentConfig> = {}): Promise<Agent> {
+async function start(t: import('node:test').TestContext, extra: Partial<ConfigInput> = {}): Promise<Agent> {
   const config = {
     agent: { id: 'gw-ready', plant: '1000', stateDir: tempDir(t) },
     admin: { port: 0 },
@@ -17,7 +17,7 @@ async function start(t: import('node:test').TestContext, extra: Partial<AgentCon
     routes: [{ sink: 'erp', types: '*' }],
     readiness: { stallSeconds: 0.3, breakerOpenSeconds: 0.3 },
     ...extra,
-  } as AgentConfig;
+  } as ConfigInput;
   const agent = new Agent({ config, configVersion: 'v1', log: pino({ level: 'silent' }) });
   await agent.start();
   t.after(() => agent.stop(500));
@@ -54,7 +54,7 @@ test('commits that fail (not back-pressure) make the agent not ready, naming the
 });
 
 test('a full spool refusing business events is a readiness reason and a metric', async (t) => {
-  const agent = await start(t, { spool: { capBytes: 1_048_576 } } as Partial<AgentConfig>);
+  const agent = await start(t, { spool: { capBytes: 1_048_576 } } as Partial<ConfigInput>);
   const erp = (agent.sinks.get('erp') as MemorySink).receiver;
   erp.inject({ kind: 'unavailable' }, 1_000_000);
   const big = (n: number) => ({ ...confirmation(n, `PO-${n}`), payload: { ...confirmation(n).payload, order: `Auftrag-${n}`.padEnd(200, 'ä') } });
@@ -81,7 +81,7 @@ test('a sink whose circuit breaker has not closed for breakerOpenSeconds makes t
   const agent = await start(t, {
     sinks: { erp: { type: 'erp-http', url: `${sim.url}/batch`, response: simResponse, protect: { breakerFailures: 2, breakerOpenMs: 50 }, delivery: { backoff: { baseMs: 10, capMs: 30 } } } },
     readiness: { breakerOpenSeconds: 0.3, stallSeconds: 3600 },
-  } as Partial<AgentConfig>);
+  } as Partial<ConfigInput>);
   await agent.ingest([confirmation(1, 'PO-1'), confirmation(2, 'PO-2'), confirmation(3, 'PO-3')]);
   await until(() => /circuit breaker open for \d+ s/.test(agent.readiness().join('\n')), () => agent.readiness().join('; '), 5000);
   assert.equal((await readyz(agent)).status, 503);

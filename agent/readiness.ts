@@ -9,8 +9,6 @@ export interface ReadinessSettings {
   stallSeconds: number;
 }
 
-export const defaultReadiness: ReadinessSettings = { breakerOpenSeconds: 300, stallSeconds: 300 };
-
 export interface ReadinessInput {
   now: number;
   settings: ReadinessSettings;

@@ -59,7 +59,7 @@ export function offlineRemapContext(cfg: AgentConfig, configVersion: string): Re
     source(name) {
       const sc = cfg.sources?.[name];
       if (!sc) return undefined;
-      if (!made.has(name)) made.set(name, sourceAdapters.get(sc.type)!.createSource(name, sc as never));
+      if (!made.has(name)) made.set(name, sourceAdapters.get(sc.type)!.create(name, sc, undefined));
       return made.get(name);
     },
     sourceType: (name) => cfg.sources?.[name]?.type,

@@ -3,16 +3,15 @@ import assert from 'node:assert/strict';
 import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
 import { Agent } from './agent.ts';
-import type { AgentConfig } from './config.ts';
+import { withDefaults, type ConfigInput } from './config.ts';
 import { planReload } from './reload-plan.ts';
 import { robotMappings, robotSource, ROBOT_TOPIC } from '../adapters/mqtt/sim-machine.ts';
-import type { MqttSourceConfig } from '../adapters/mqtt/config.ts';
 import { startBroker } from '../adapters/mqtt/test-broker.ts';
 import { simResponse, startSim } from '../adapters/erp-http/test-kit.ts';
 import { tempDir, until } from '../test/helpers.ts';
 
-function config(stateDir: string, broker: string, erp: string): AgentConfig {
-  const robot: MqttSourceConfig = { ...robotSource(broker), clientId: `reload-${process.pid}-${Date.now()}` };
+function config(stateDir: string, broker: string, erp: string): ConfigInput {
+  const robot = { ...robotSource(broker), clientId: `reload-${process.pid}-${Date.now()}` };
   return {
     agent: { id: `gw-reload-${process.pid}`, plant: '1000', stateDir },
     admin: { enabled: false },
@@ -48,7 +47,7 @@ test('a reload keeps unchanged sources connected, restarts changed sinks, applie
 
   // The sink's delivery settings and the mapping change; the source's settings do not.
   const rule = robotMappings![0]!;
-  const next: AgentConfig = {
+  const next: ConfigInput = {
     ...cfg,
     sinks: { erp: { ...cfg.sinks.erp!, delivery: { maxEvents: 7 } } },
     mappings: [{ ...rule, emit: [{ ...rule.emit[0]!, key: 'v2/{{topic.machine}}/{{payload.seq}}' }] }],
@@ -98,7 +97,7 @@ test('a config that changes what only a restart can change, or names a secret th
 
 test('planReload tells unchanged, changed, added and removed apart, and what needs a restart', () => {
   const base = config('/var/lib/plantsync', 'mqtt://a', 'http://erp');
-  const p = planReload(base, { ...base, spool: { capBytes: 1 << 30 }, sinks: { ...base.sinks, qms: { type: 'memory' } }, sources: {} });
+  const p = planReload(withDefaults(base), withDefaults({ ...base, spool: { capBytes: 1 << 30 }, sinks: { ...base.sinks, qms: { type: 'memory' } }, sources: {} }));
   assert.deepEqual(p.sinks, { added: ['qms'], removed: [], changed: [], unchanged: ['erp'] });
   assert.deepEqual(p.sources.removed, ['robot']);
   assert.deepEqual(p.restartNeeded, ['/spool']);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import type { Command } from 'commander';
 import { Agent } from '../agent/agent.ts';
-import type { AgentConfig } from '../agent/config.ts';
+import type { ConfigInput } from '../agent/config.ts';
 import { createLogger } from '../agent/log.ts';
 import { ErpSim } from '../adapters/erp-http/erp-sim.ts';
 import { robotMappings, robotSource, WeldingRobotSim } from '../adapters/mqtt/sim-machine.ts';
@@ -65,7 +65,7 @@ async function demo(o: DemoOptions): Promise<void> {
     },
     routes: [{ sink: 'erp', types: '*', onReject: 'park' }],
     mappings: [...(pressMappings ?? []), ...(robotMappings ?? [])],
-  } as AgentConfig;
+  } as ConfigInput;
   const log = createLogger({ level: process.env.PLANTSYNC_LOG_LEVEL ?? 'warn' });
   const agent = new Agent({ config, configVersion: 'demo', log });
   await agent.start();

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Agent } from '../agent/agent.ts';
-import type { AgentConfig } from '../agent/config.ts';
+import type { ConfigInput } from '../agent/config.ts';
 import { ErpSim } from '../adapters/erp-http/erp-sim.ts';
 import { confirmation, simResponse } from '../adapters/erp-http/test-kit.ts';
 import { Spool } from '../spool/spool.ts';
@@ -19,12 +19,12 @@ test('dlq list, replay and drop: on the spool when the agent is stopped, through
   await sim.start();
   t.after(() => sim.close());
   sim.setFault({ mode: 'status', status: 422, body: '{"error":"order 1000451 is closed"}' });
-  const config: AgentConfig = {
+  const config: ConfigInput = {
     agent: { id: 'gw-dlq', plant: '1000', stateDir: dir },
     admin: { port: await freePort() },
     sinks: { erp: { type: 'erp-http', url: `${sim.url}/batch`, response: simResponse, delivery: { maxEvents: 1 } } },
     routes: [{ sink: 'erp', types: '*', onReject: 'skip' }],
-  } as AgentConfig;
+  } as ConfigInput;
   const configFile = join(dir, 'plantsync.json');
   writeFileSync(configFile, JSON.stringify(config));
   const agent = new Agent({ config, configVersion: 'v1', log: pino({ level: 'silent' }) });

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { Spool } from './spool.ts';
 import type { SpoolNotice } from './types.ts';
 import { Agent } from '../agent/agent.ts';
-import type { AgentConfig } from '../agent/config.ts';
+import type { ConfigInput } from '../agent/config.ts';
 import { confirmation } from '../adapters/erp-http/test-kit.ts';
 import { record, tempDir } from '../test/helpers.ts';
 import { damagedSpool, routes } from '../test/spool-damage.ts';
@@ -46,7 +46,7 @@ test('damage found while running (outbox) is reported once as corrupt, the file 
 test('the agent stops on a damaged spool (onFatal) and is not ready meanwhile', async (t) => {
   const dir = tempDir(t);
   await damagedSpool(dir, 'outbox');
-  const config = { agent: { id: 'gw', plant: '1000', stateDir: dir }, admin: { enabled: false }, sinks: { erp: { type: 'memory' } }, routes } as AgentConfig;
+  const config = { agent: { id: 'gw', plant: '1000', stateDir: dir }, admin: { enabled: false }, sinks: { erp: { type: 'memory' } }, routes } as ConfigInput;
   let fatal: Error | undefined;
   const agent = new Agent({ config, configVersion: 'v1', log: pino({ level: 'silent' }), onFatal: (err) => (fatal = err) });
   await agent.start().catch(() => {});

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { tempDir, sleep } from '../../test/helpers.ts';
 import { ErpHttpSink } from './sink.ts';
 import { makeCertificates } from '../../test/certificates.ts';
-import { batchOf, confirmation, never, openSink, simResponse, startSim } from './test-kit.ts';
+import { batchOf, confirmation, erpHttpConfig, never, openSink, simResponse, startSim } from './test-kit.ts';
 
 test('bearer, basic and API-key credentials are sent; wrong ones are rejected as 401', async (t) => {
   const sim = await startSim(t, { bearer: 'tok-1', basic: { user: 'plantsync', password: 'pw-1' }, apiKey: { header: 'x-api-key', value: 'key-1' } });
@@ -46,14 +46,14 @@ test('secrets come from the environment and files, and never reach the logs', as
   t.after(() => delete process.env.PLANTSYNC_TEST_KEY);
   const lines: string[] = [];
   const log = pino({ level: 'debug' }, new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }));
-  const oauth = new ErpHttpSink('erp', { type: 'erp-http', url: `${sim.url}/batch`, response: simResponse, auth: { type: 'oauth2', tokenUrl: '/oauth/token', clientId: 'gw-01', clientSecret: `\${file:${join(dir, 'secret')}}` } }, { log });
-  const key = new ErpHttpSink('erp', { type: 'erp-http', url: `${sim.url}/batch`, response: simResponse, auth: { type: 'apiKey', header: 'x-api-key', value: '${env:PLANTSYNC_TEST_KEY}' } }, { log });
+  const oauth = new ErpHttpSink('erp', erpHttpConfig({ url: `${sim.url}/batch`, response: simResponse, auth: { type: 'oauth2', tokenUrl: '/oauth/token', clientId: 'gw-01', clientSecret: `\${file:${join(dir, 'secret')}}` } }), { log });
+  const key = new ErpHttpSink('erp', erpHttpConfig({ url: `${sim.url}/batch`, response: simResponse, auth: { type: 'apiKey', header: 'x-api-key', value: '${env:PLANTSYNC_TEST_KEY}' } }), { log });
   for (const s of [oauth, key]) {
     await s.open();
     t.after(() => s.close());
     assert.equal((await s.deliver(batchOf([confirmation(Math.random())]), never)).kind, 'delivered');
   }
-  const missing = new ErpHttpSink('erp', { type: 'erp-http', url: sim.url, auth: { type: 'bearer', token: '${env:PLANTSYNC_NOT_SET}' } }, { log });
+  const missing = new ErpHttpSink('erp', erpHttpConfig({ url: sim.url, auth: { type: 'bearer', token: '${env:PLANTSYNC_NOT_SET}' } }), { log });
   await assert.rejects(missing.open(), /sinks\.erp\.auth\.token: environment variable PLANTSYNC_NOT_SET is not set/);
   assert.ok(!lines.join('').includes('42'), 'no secret in the logs');
 });

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyError, classifyStatus, excerpt, parseRetryAfter } from './classify.ts';
-import { compileBody, compileString } from './template.ts';
 
 const o = { duplicateStatus: [409] };
 
@@ -40,14 +39,4 @@ test('connection errors and timeouts retry; timeouts count as overload', () => {
   assert.equal(classifyError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })).kind, 'retry');
   const t = classifyError(Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' }));
   assert.ok(t.kind === 'retry' && t.overload);
-});
-
-test('templates keep JSON types for whole placeholders, interpolate inside strings, and apply filters', () => {
-  const event = { payload: { order: '1000451', operation: '0010', yield: 4, final: true }, occurredAt: '2026-11-27T06:14:03.250Z' };
-  const body = compileBody({ OrderID: '{{payload.order}}', Qty: '{{payload.yield | string}}', Final: '{{ payload.final | flag }}', Text: 'op {{payload.operation}}', Date: '{{occurredAt | sapDate}}', Fixed: 7 }, 'x');
-  assert.deepEqual(body(event), { OrderID: '1000451', Qty: '4', Final: 'X', Text: 'op 0010', Date: '/Date(1795760043250)/', Fixed: 7 });
-  const url = compileString('/orders/{{payload.order}}/ops/{{payload.operation}}?n={{payload.order}}', 'x', encodeURIComponent);
-  assert.equal(url(event), '/orders/1000451/ops/0010?n=1000451');
-  assert.throws(() => compileString('/{{payload.missing}}', 'routes.scrap.url')(event), /routes\.scrap\.url: the event has no value/);
-  assert.throws(() => compileBody('{{x | bogus}}', 'routes.scrap.body'), /unknown filter 'bogus'/);
 });

@@ -36,7 +36,7 @@ export const ErpHttpSinkConfig = Type.Object(
   {
     type: Type.Literal('erp-http'),
     url: Type.String({ minLength: 1, description: 'Batch endpoint (mode batch), or the base URL for route paths' }),
-    mode: Type.Optional(Type.Union([Type.Literal('batch'), Type.Literal('routes')], { default: 'batch' })),
+    mode: Type.Union([Type.Literal('batch'), Type.Literal('routes')], { default: 'batch' }),
     keyOrderInBatch: Type.Optional(
       Type.Boolean({
         default: false,
@@ -53,39 +53,36 @@ export const ErpHttpSinkConfig = Type.Object(
     ),
     auth: Type.Optional(Auth),
     tls: Type.Optional(TlsOptions),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 100, default: 30_000, description: 'Whole request, headers and body' })),
-    connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, default: 10_000 })),
-    connections: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, default: 8, description: 'Keep-alive connections to the ERP' })),
-    maxResponseBytes: Type.Optional(Type.Integer({ minimum: 1024, default: 1_048_576 })),
-    response: Type.Optional(
-      Type.Object(
-        {
-          itemsPath: Type.Optional(Type.String({ description: 'Array of per-event results in the answer (e.g. "results")' })),
-          itemKeyPath: Type.Optional(Type.String({ default: 'idempotencyKey', description: 'The event\'s idempotency key in each result: results are matched to events by it' })),
-          matchItemsBy: Type.Optional(Type.Union([Type.Literal('key'), Type.Literal('position')], { default: 'key', description: 'position: results in request order (only for an ERP that echoes no key)' })),
-          contentType: Type.Optional(Type.String({ default: 'application/json', description: 'A 2xx answer with a body of another content type (an HTML login page from a proxy) is retried, never believed; "" accepts any' })),
-          itemStatusPath: Type.Optional(Type.String({ description: 'HTTP-like status per item (e.g. "status")' })),
-          itemErrorPath: Type.Optional(Type.String({ description: 'Error text per item; present means rejected unless the status says otherwise' })),
-          receiptPath: Type.Optional(Type.String({ description: 'ERP document number: per item with itemsPath, else in the whole answer (e.g. "d.ConfirmationGroup")' })),
-          duplicateStatus: Type.Optional(Type.Array(Type.Integer(), { default: [409] })),
-          duplicateBodyMatch: Type.Optional(Type.String({ description: 'Text in a 4xx answer meaning "already posted": counted as delivered' })),
-        },
-        { additionalProperties: false },
-      ),
+    timeoutMs: Type.Integer({ minimum: 100, default: 30_000, description: 'Whole request, headers and body' }),
+    connectTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+    connections: Type.Integer({ minimum: 1, maximum: 256, default: 8, description: 'Keep-alive connections to the ERP' }),
+    maxResponseBytes: Type.Integer({ minimum: 1024, default: 1_048_576 }),
+    response: Type.Object(
+      {
+        itemsPath: Type.Optional(Type.String({ description: 'Array of per-event results in the answer (e.g. "results")' })),
+        itemKeyPath: Type.String({ default: 'idempotencyKey', description: 'The event\'s idempotency key in each result: results are matched to events by it' }),
+        matchItemsBy: Type.Union([Type.Literal('key'), Type.Literal('position')], { default: 'key', description: 'position: results in request order (only for an ERP that echoes no key)' }),
+        contentType: Type.String({ default: 'application/json', description: 'A 2xx answer with a body of another content type (an HTML login page from a proxy) is retried, never believed; "" accepts any' }),
+        itemStatusPath: Type.Optional(Type.String({ description: 'HTTP-like status per item (e.g. "status")' })),
+        itemErrorPath: Type.Optional(Type.String({ description: 'Error text per item; present means rejected unless the status says otherwise' })),
+        receiptPath: Type.Optional(Type.String({ description: 'ERP document number: per item with itemsPath, else in the whole answer (e.g. "d.ConfirmationGroup")' })),
+        duplicateStatus: Type.Array(Type.Integer(), { default: [409] }),
+        duplicateBodyMatch: Type.Optional(Type.String({ description: 'Text in a 4xx answer meaning "already posted": counted as delivered' })),
+      },
+      { default: {}, additionalProperties: false },
     ),
-    protect: Type.Optional(
-      Type.Object(
-        {
-          maxRequestsPerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
-          breakerFailures: Type.Optional(Type.Integer({ minimum: 1, default: 5, description: 'Consecutive failed requests that open the breaker' })),
-          breakerOpenMs: Type.Optional(Type.Integer({ minimum: 10, default: 5_000, description: 'First open period; doubles while probes fail' })),
-          breakerMaxOpenMs: Type.Optional(Type.Integer({ minimum: 10, default: 120_000 })),
-          adaptiveConcurrency: Type.Optional(Type.Boolean({ default: true, description: 'AIMD: halve concurrency on 429/503/timeouts, grow it back by one per round' })),
-        },
-        { additionalProperties: false },
-      ),
+    protect: Type.Object(
+      {
+        maxRequestsPerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+        breakerFailures: Type.Integer({ minimum: 1, default: 5, description: 'Consecutive failed requests that open the breaker' }),
+        breakerOpenMs: Type.Integer({ minimum: 10, default: 5_000, description: 'First open period; doubles while probes fail' }),
+        breakerMaxOpenMs: Type.Integer({ minimum: 10, default: 120_000 }),
+        adaptiveConcurrency: Type.Boolean({ default: true, description: 'AIMD: halve concurrency on 429/503/timeouts, grow it back by one per round' }),
+      },
+      { default: {}, additionalProperties: false },
     ),
   },
   { additionalProperties: false },
 );
+/** The sink's settings with the schema's defaults in place (the agent applies them at load). */
 export type ErpHttpSinkConfig = Static<typeof ErpHttpSinkConfig>;

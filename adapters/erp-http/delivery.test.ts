@@ -4,14 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { Agent } from '../../agent/agent.ts';
-import type { AgentConfig } from '../../agent/config.ts';
+import type { ConfigInput } from '../../agent/config.ts';
 import { sleep, tempDir, until } from '../../test/helpers.ts';
 import type { ErpHttpSink } from './sink.ts';
 import type { ErpSim } from './erp-sim.ts';
 import { batchOf, confirmation, never, openSink, simResponse, startSim } from './test-kit.ts';
 
 async function agentFor(t: import('node:test').TestContext, sim: ErpSim, protect: Record<string, unknown> = {}) {
-  const config: AgentConfig = {
+  const config: ConfigInput = {
     agent: { id: 'gw', plant: '1000', stateDir: tempDir(t) },
     sinks: {
       erp: {

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Agent } from '../../agent/agent.ts';
-import type { AgentConfig } from '../../agent/config.ts';
+import type { ConfigInput } from '../../agent/config.ts';
 import { sleep, tempDir, until } from '../../test/helpers.ts';
 import type { ErpSim } from './erp-sim.ts';
 import type { ErpHttpSink } from './sink.ts';
@@ -43,7 +43,7 @@ async function agentOn(t: import('node:test').TestContext, sim: ErpSim, sink: Re
     agent: { id: 'gw', plant: '1000', stateDir: tempDir(t) },
     sinks: { erp: { type: 'erp-http', url: `${sim.url}/batch`, response: simResponse, protect: { breakerFailures: 3, breakerOpenMs: 50 }, delivery: { backoff: { baseMs: 20, capMs: 2000 } }, ...sink } },
     routes: [{ sink: 'erp', types: '*', onReject: 'park' }],
-  } as AgentConfig;
+  } as ConfigInput;
   const agent = new Agent({ config, configVersion: 't', log: pino({ level: 'silent' }) });
   await agent.start();
   t.after(() => agent.stop(500));

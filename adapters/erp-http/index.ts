@@ -3,7 +3,7 @@ import type { SinkAdapter } from '../../agent/adapter-kit.ts';
 import { ErpHttpSinkConfig } from './config.ts';
 import { ErpHttpSink } from './sink.ts';
 
-export const erpHttpAdapter: SinkAdapter<ErpHttpSinkConfig> = {
+export const erpHttpAdapter: SinkAdapter<typeof ErpHttpSinkConfig> = {
   type: 'erp-http',
   description: 'ERP HTTP APIs: batches or per-type templated posts, idempotent, ordered, paced',
   configSchema: ErpHttpSinkConfig,

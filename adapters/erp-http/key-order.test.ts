@@ -5,22 +5,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { Agent } from '../../agent/agent.ts';
-import type { AgentConfig } from '../../agent/config.ts';
+import type { ConfigInput } from '../../agent/config.ts';
 import { buildEvent } from '../../agent/events.ts';
 import { sleep, tempDir, until } from '../../test/helpers.ts';
 import { confirmation, simResponse, startSim } from './test-kit.ts';
 
 const K = 'Заказ-4711';
 
-function config(stateDir: string, url: string): AgentConfig {
+function config(stateDir: string, url: string): ConfigInput {
   return {
     agent: { id: 'gw-order', plant: '1000', stateDir },
     sinks: { erp: { type: 'erp-http', url, response: simResponse, delivery: { maxEvents: 100, backoff: { baseMs: 10, capMs: 50 } } } },
     routes: [{ sink: 'erp', types: '*', onReject: 'park' }],
-  } as AgentConfig;
+  } as ConfigInput;
 }
 
-async function startAgent(t: import('node:test').TestContext, cfg: AgentConfig): Promise<Agent> {
+async function startAgent(t: import('node:test').TestContext, cfg: ConfigInput): Promise<Agent> {
   const agent = new Agent({ config: cfg, configVersion: 'v1', log: pino({ level: 'silent' }) });
   await agent.start();
   t.after(() => agent.stop(1000));

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { Agent } from '../../agent/agent.ts';
-import type { AgentConfig } from '../../agent/config.ts';
+import type { ConfigInput } from '../../agent/config.ts';
 import { tempDir, until } from '../../test/helpers.ts';
 import { classifyError } from './classify.ts';
 import { headerValue, type ErpHttpSink } from './sink.ts';
@@ -18,7 +18,7 @@ async function agentWith(t: import('node:test').TestContext, sink: Record<string
     agent: { id: 'gw', plant: '1000', stateDir: tempDir(t) },
     sinks: { erp: { type: 'erp-http', ...sink, protect: { breakerFailures: 2, breakerOpenMs: 50 }, delivery: { backoff: { baseMs: 10, capMs: 50 } } } },
     routes: [{ sink: 'erp', types: '*', onReject: 'park' }],
-  } as AgentConfig;
+  } as ConfigInput;
   const agent = new Agent({ config, configVersion: 't', log: pino({ level: 'silent' }) });
   await agent.start();
   t.after(() => agent.stop(1000));

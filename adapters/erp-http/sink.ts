@@ -2,12 +2,11 @@
 // over a keep-alive undici pool, with idempotency keys, auth, TLS, pacing, and every answer classified in
 // classify.ts. It never throws for remote trouble: it returns an outcome for the dispatcher to settle.
 import { Agent, request } from 'undici';
-import { tlsClientOptions, type SinkContext, type Logger, type Metrics, resolveSecret, type Batch, type ClaimedEvent, type ItemResult, type Outcome, outcomeOf, sequencedJson, type Sink, type SinkHealth, compilePath, type Getter, Pacing, CREDENTIAL_HEADER, scrub } from '../../agent/adapter-kit.ts';
+import { tlsClientOptions, type SinkContext, type Logger, type Metrics, resolveSecret, type Batch, type ClaimedEvent, type ItemResult, type Outcome, outcomeOf, sequencedJson, type Sink, type SinkHealth, compilePath, compileJsonTemplate, compileTemplate, type Expr, type Getter, type Scope, Pacing, CREDENTIAL_HEADER, scrub } from '../../agent/adapter-kit.ts';
 import { createAuth, type Auth } from './auth.ts';
 import { classifyError, classifyStatus, excerpt, resultOf, type ClassifyOptions, type Verdict } from './classify.ts';
 import type { ErpHttpSinkConfig } from './config.ts';
 import { matchItems, readBounded, unexpectedType } from './answer.ts';
-import { compileBody, compileString } from './template.ts';
 
 interface Answer {
   status: number;
@@ -23,8 +22,8 @@ type Usable = (body: string) => string | undefined;
 
 interface CompiledRoute {
   method: string;
-  url: (e: unknown) => string;
-  body: (e: unknown) => unknown;
+  url: Expr;
+  body: Expr;
 }
 
 const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -49,17 +48,17 @@ export class ErpHttpSink implements Sink {
   constructor(name: string, cfg: ErpHttpSinkConfig, ctx: Pick<SinkContext, 'log'> & Partial<SinkContext>) {
     this.name = name;
     this.cfg = cfg;
-    this.keepsKeyOrderInBatch = (cfg.mode ?? 'batch') === 'routes' || cfg.keyOrderInBatch === true;
+    this.keepsKeyOrderInBatch = cfg.mode === 'routes' || cfg.keyOrderInBatch === true;
     this.log = ctx.log;
     this.metrics = ctx.metrics;
-    const r = cfg.response ?? {};
-    this.classifyOpts = { duplicateStatus: r.duplicateStatus ?? [409], duplicateBodyMatch: r.duplicateBodyMatch };
+    const r = cfg.response;
+    this.classifyOpts = { duplicateStatus: r.duplicateStatus, duplicateBodyMatch: r.duplicateBodyMatch };
     this.items = {
       ...(r.itemsPath && { list: compilePath(r.itemsPath) }),
       ...(r.itemStatusPath && { status: compilePath(r.itemStatusPath) }),
       ...(r.itemErrorPath && { error: compilePath(r.itemErrorPath) }),
       ...(r.receiptPath && { receipt: compilePath(r.receiptPath) }),
-      key: compilePath(r.itemKeyPath ?? 'idempotencyKey'),
+      key: compilePath(r.itemKeyPath),
     };
   }
 
@@ -68,11 +67,11 @@ export class ErpHttpSink implements Sink {
     const where = `sinks.${this.name}`;
     const secret = (v: string, path: string) => resolveSecret(v, `${where}.${path}`);
     this.dispatcher = new Agent({
-      connections: c.connections ?? 8,
+      connections: c.connections,
       keepAliveTimeout: 30_000,
-      connectTimeout: c.connectTimeoutMs ?? 10_000,
-      headersTimeout: c.timeoutMs ?? 30_000,
-      bodyTimeout: c.timeoutMs ?? 30_000,
+      connectTimeout: c.connectTimeoutMs,
+      headersTimeout: c.timeoutMs,
+      bodyTimeout: c.timeoutMs,
       connect: tlsClientOptions(c.tls, `${where}.tls`),
     });
     const auth = c.auth && Object.fromEntries(Object.entries(c.auth).map(([k, v]) => [k, typeof v === 'string' ? secret(v, `auth.${k}`) : v]));
@@ -93,18 +92,18 @@ export class ErpHttpSink implements Sink {
     for (const [type, r] of Object.entries(c.routes ?? {})) {
       this.routes.set(type, {
         method: r.method ?? 'POST',
-        url: compileString(r.url, `${where}.routes.${type}.url`, encodeURIComponent),
-        body: compileBody(r.body, `${where}.routes.${type}.body`),
+        url: compileTemplate(r.url, `${where}.routes.${type}.url`, { encode: encodeURIComponent, subject: 'event', asText: true }),
+        body: compileJsonTemplate(r.body, `${where}.routes.${type}.body`, { subject: 'event' }),
       });
     }
-    const p = c.protect ?? {};
+    const p = c.protect;
     this.pacing = new Pacing({
-      maxConcurrency: c.connections ?? 8,
-      adaptive: p.adaptiveConcurrency ?? true,
+      maxConcurrency: c.connections,
+      adaptive: p.adaptiveConcurrency,
       maxRequestsPerSecond: p.maxRequestsPerSecond,
-      breakerFailures: p.breakerFailures ?? 5,
-      breakerOpenMs: p.breakerOpenMs ?? 5_000,
-      breakerMaxOpenMs: p.breakerMaxOpenMs ?? 120_000,
+      breakerFailures: p.breakerFailures,
+      breakerOpenMs: p.breakerOpenMs,
+      breakerMaxOpenMs: p.breakerMaxOpenMs,
     });
     this.pacing.onStateChange = (s) => {
       this.metrics?.gauge('plantsync_sink_breaker_state', 'Circuit breaker: 0 closed, 1 half-open, 2 open', ['sink']).set({ sink: this.name }, BREAKER_GAUGE[s]);
@@ -121,7 +120,7 @@ export class ErpHttpSink implements Sink {
   }
 
   deliver(batch: Batch, signal: AbortSignal): Promise<Outcome> {
-    return (this.cfg.mode ?? 'batch') === 'batch' ? this.deliverBatch(batch, signal) : this.deliverEach(batch, signal);
+    return this.cfg.mode === 'batch' ? this.deliverBatch(batch, signal) : this.deliverEach(batch, signal);
   }
 
   /** One POST holding every event, under the batch's idempotency key. */
@@ -154,8 +153,8 @@ export class ErpHttpSink implements Sink {
     } catch {
       list = undefined;
     }
-    if (!Array.isArray(list)) return { ok: false, error: `answer has no per-event results at '${this.cfg.response?.itemsPath}'` };
-    return matchItems(list as unknown[], keys, this.cfg.response?.matchItemsBy ?? 'key', this.items.key);
+    if (!Array.isArray(list)) return { ok: false, error: `answer has no per-event results at '${this.cfg.response.itemsPath}'` };
+    return matchItems(list as unknown[], keys, this.cfg.response.matchItemsBy, this.items.key);
   }
 
   /** Per-event results classified like HTTP statuses; an event the answer says nothing about goes again. */
@@ -189,8 +188,8 @@ export class ErpHttpSink implements Sink {
       let url: string;
       let body: string;
       try {
-        const event = { ...(JSON.parse(e.body) as object), sequence: e.seq };
-        url = new URL(route.url(event), this.cfg.url).toString();
+        const event: Scope = { ...(JSON.parse(e.body) as object), sequence: e.seq };
+        url = new URL(String(route.url(event)), this.cfg.url).toString();
         body = JSON.stringify(route.body(event));
       } catch (err) {
         results.push({ kind: 'rejected', reason: `template: ${(err as Error).message}` });
@@ -241,7 +240,7 @@ export class ErpHttpSink implements Sink {
       }
       const started = performance.now();
       let answer: Answer;
-      const deadline = requestDeadline(signal, this.cfg.timeoutMs ?? 30_000);
+      const deadline = requestDeadline(signal, this.cfg.timeoutMs);
       try {
         const auth = await this.auth.headers(signal);
         const csrf = this.cfg.csrf ? await this.csrfHeaders(auth, signal) : {};
@@ -254,7 +253,7 @@ export class ErpHttpSink implements Sink {
           body,
           signal: deadline.signal,
         });
-        const { text } = await readBounded(res.body, this.cfg.maxResponseBytes ?? 1_048_576);
+        const { text } = await readBounded(res.body, this.cfg.maxResponseBytes);
         const h = (name: string) => {
           const v = res.headers[name];
           return Array.isArray(v) ? v[0] : v;
@@ -281,7 +280,7 @@ export class ErpHttpSink implements Sink {
       let v = classifyStatus(answer.status, answer.body, answer.retryAfter, this.classifyOpts, Date.now(), answer.location);
       if (v.kind === 'delivered' && !v.duplicate) {
         // A 2xx is believed only when it is the ERP's answer: the expected content type, and usable per-event results.
-        const why = unexpectedType(answer.contentType, answer.body, this.cfg.response?.contentType ?? 'application/json') ?? usable?.(answer.body);
+        const why = unexpectedType(answer.contentType, answer.body, this.cfg.response.contentType) ?? usable?.(answer.body);
         if (why) v = { kind: 'retry', overload: false, keepBackoff: true, error: `HTTP ${answer.status}: ${why}: ${excerpt(answer.body)}` };
       }
       if (v.kind === 'retry' && v.redirect) this.logRedirect(v.error);
@@ -301,7 +300,7 @@ export class ErpHttpSink implements Sink {
         method: 'GET',
         dispatcher: this.dispatcher,
         headers: { ...this.headers, ...auth, 'x-csrf-token': 'Fetch', accept: 'application/json' },
-        signal: AbortSignal.any([signal, AbortSignal.timeout(this.cfg.timeoutMs ?? 30_000)]),
+        signal: AbortSignal.any([signal, AbortSignal.timeout(this.cfg.timeoutMs)]),
       });
       await res.body.dump();
       const token = res.headers['x-csrf-token'];

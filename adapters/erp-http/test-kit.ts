@@ -2,8 +2,8 @@
 import type { TestContext } from 'node:test';
 import { pino } from 'pino';
 import { buildEvent, type EventDraft } from '../../agent/events.ts';
-import { Metrics, type Batch } from '../../agent/adapter-kit.ts';
-import type { ErpHttpSinkConfig } from './config.ts';
+import { Metrics, withSchemaDefaults, type Batch } from '../../agent/adapter-kit.ts';
+import { ErpHttpSinkConfig } from './config.ts';
 import { ErpSim, type ErpSimOptions } from './erp-sim.ts';
 import { ErpHttpSink } from './sink.ts';
 
@@ -17,8 +17,8 @@ export async function startSim(t: TestContext, opts: ErpSimOptions = {}): Promis
   return sim;
 }
 
-export async function openSink(t: TestContext, cfg: Partial<ErpHttpSinkConfig> & { url: string }, metrics = new Metrics()): Promise<ErpHttpSink> {
-  const sink = new ErpHttpSink('erp', { type: 'erp-http', response: simResponse, ...cfg }, { log: pino({ level: 'silent' }), metrics });
+export async function openSink(t: TestContext, cfg: Record<string, unknown> & { url: string }, metrics = new Metrics()): Promise<ErpHttpSink> {
+  const sink = new ErpHttpSink('erp', erpHttpConfig({ response: simResponse, ...cfg }), { log: pino({ level: 'silent' }), metrics });
   await sink.open();
   t.after(() => sink.close());
   return sink;
@@ -52,3 +52,8 @@ export function batchOf(drafts: EventDraft[], key = `batch-${++seq}`): Batch {
 }
 
 export const never = new AbortController().signal;
+
+/** An erp-http sink config built in a test, with the schema's defaults (as the agent applies them at load). */
+export function erpHttpConfig(partial: Record<string, unknown>): ErpHttpSinkConfig {
+  return withSchemaDefaults(ErpHttpSinkConfig, { type: 'erp-http', ...partial });
+}

@@ -3,7 +3,7 @@ import type { SinkAdapter } from '../../agent/adapter-kit.ts';
 import { MemorySinkConfig } from './config.ts';
 import { MemorySink } from './sink.ts';
 
-export const memoryAdapter: SinkAdapter<MemorySinkConfig> = {
+export const memoryAdapter: SinkAdapter<typeof MemorySinkConfig> = {
   type: 'memory',
   description: 'In-process ERP stand-in (de-duplicates, checks order, injects faults): for the demo and tests',
   configSchema: MemorySinkConfig,

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
 import { Agent } from '../../agent/agent.ts';
-import type { AgentConfig } from '../../agent/config.ts';
+import type { ConfigInput } from '../../agent/config.ts';
 import { tempDir, until } from '../../test/helpers.ts';
 import { startBroker, uniquePrefix } from './test-broker.ts';
 import { config } from './test-kit.ts';

@@ -28,8 +28,8 @@ export const MqttSourceConfig = Type.Object(
     maxPayloadBytes: Type.Optional(Type.Integer({ minimum: 1, default: 262_144, description: 'Larger messages become rejected records' })),
     maxBatch: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 2000, description: 'Messages committed together at most' })),
     keepaliveSec: Type.Optional(Type.Integer({ minimum: 1, default: 30 })),
-    reconnectMinMs: Type.Optional(Type.Integer({ minimum: 10, default: 1000 })),
-    reconnectMaxMs: Type.Optional(Type.Integer({ minimum: 10, default: 30_000 })),
+    reconnectMinMs: Type.Integer({ minimum: 10, default: 1000 }),
+    reconnectMaxMs: Type.Integer({ minimum: 10, default: 30_000 }),
   },
   { additionalProperties: false },
 );

@@ -3,7 +3,7 @@ import type { SourceAdapter } from '../../agent/adapter-kit.ts';
 import { MqttSourceConfig } from './config.ts';
 import { MqttSource } from './source.ts';
 
-export const mqttAdapter: SourceAdapter<MqttSourceConfig> = {
+export const mqttAdapter: SourceAdapter<typeof MqttSourceConfig> = {
   type: 'mqtt',
   description: 'MQTT 3.1.1 / 5 subscriber with a persistent session; acknowledges after the spool commit',
   configSchema: MqttSourceConfig,

@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
 import { Agent } from '../../agent/agent.ts';
-import type { AgentConfig } from '../../agent/config.ts';
+import type { ConfigInput } from '../../agent/config.ts';
 import { tempDir, until } from '../../test/helpers.ts';
 import { startBroker, uniquePrefix, type TestBroker } from './test-broker.ts';
 import { config } from './test-kit.ts';
 
-async function startAgent(t: import('node:test').TestContext, cfg: AgentConfig): Promise<Agent> {
+async function startAgent(t: import('node:test').TestContext, cfg: ConfigInput): Promise<Agent> {
   const agent = new Agent({ config: cfg, configVersion: 'mqtt-test', log: pino({ level: 'silent' }) });
   await agent.start();
   t.after(() => agent.stop(1000));

@@ -3,7 +3,7 @@
 // cycle again, as a machine does after a lost acknowledgement. With it: the source config and the mapping rule that
 // turn its cycles into material consumptions.
 import { connectAsync, type MqttClient } from 'mqtt';
-import type { AgentConfig } from '../../agent/config.ts';
+import type { ConfigInput } from '../../agent/config.ts';
 import type { MqttSourceConfig } from './config.ts';
 
 export const ROBOT_TOPIC = 'plants/1000/lines/L1/machines/ROBOT-01/cycle';
@@ -41,11 +41,11 @@ export class WeldingRobotSim {
   }
 }
 
-export function robotSource(url: string): MqttSourceConfig {
+export function robotSource(url: string): Partial<MqttSourceConfig> & { type: 'mqtt'; url: string } {
   return { type: 'mqtt', url, protocolVersion: 4, subscriptions: [{ topic: 'plants/1000/lines/+/machines/+/cycle', qos: 1 }] };
 }
 
-export const robotMappings: AgentConfig['mappings'] = [
+export const robotMappings: ConfigInput['mappings'] = [
   {
     name: 'weld-wire',
     topic: 'plants/{plant}/lines/{line}/machines/{machine}/cycle',
@@ -61,4 +61,4 @@ export const robotMappings: AgentConfig['mappings'] = [
       },
     ],
   },
-] as AgentConfig['mappings'];
+] as ConfigInput['mappings'];

@@ -6,7 +6,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type IClientOptions, type MqttClient, type IPublishPacket } from 'mqtt';
-import { resolveSecret, tlsClientOptions, type Source, type SourceContext, type SourceMessage, type SourceStatus } from '../../agent/adapter-kit.ts';
+import { commitRetryPause, reconnectDelay, resolveSecret, tlsClientOptions, type Source, type SourceContext, type SourceMessage, type SourceStatus } from '../../agent/adapter-kit.ts';
 import { AckGate } from './ack-gate.ts';
 import type { MqttSourceConfig } from './config.ts';
 import { decode } from './decode.ts';
@@ -32,14 +32,14 @@ export class MqttSource implements Source {
   private acked: Promise<void> = Promise.resolve();
   private flushQueued = false;
   private stopping = false;
-  private reconnectDelay: number;
+  /** Reconnect attempts since the last connection: the shared backoff grows with it (agent/backoff.ts). */
+  private reconnectAttempts = 0;
   private readonly sparkplug = new SparkplugDecoder();
   private readonly stats: SourceStatus = { connected: false, lastMessageAt: undefined, reconnects: 0, received: 0, rejected: 0 };
 
   constructor(name: string, cfg: MqttSourceConfig) {
     this.name = name;
     this.cfg = cfg;
-    this.reconnectDelay = cfg.reconnectMinMs ?? 1000;
   }
 
   redecode(payload: Buffer, address: string) {
@@ -59,7 +59,7 @@ export class MqttSource implements Source {
       clientId: c.clientId ?? `plantsync-${ctx.agentId}-${this.name}`,
       clean: c.clean ?? false,
       keepalive: c.keepaliveSec ?? 30,
-      reconnectPeriod: this.reconnectDelay,
+      reconnectPeriod: reconnectDelay(c.reconnectMinMs, c.reconnectMaxMs, 1),
       resubscribe: false, // subscriptions are reconciled on every connect, below
       // QoS 2: mqtt.js hands the message to handleMessage only at PUBREL, which the broker sends after our PUBREC;
       // the PUBREC waits for the commit, so the message is taken here, from the PUBLISH itself.
@@ -87,16 +87,15 @@ export class MqttSource implements Source {
       // PUBACKs are 4 bytes each; Nagle's algorithm would hold them back while earlier ones are unacknowledged.
       (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
       this.stats.connected = true;
-      this.reconnectDelay = c.reconnectMinMs ?? 1000;
-      client.options.reconnectPeriod = this.reconnectDelay;
+      this.reconnectAttempts = 0;
+      client.options.reconnectPeriod = reconnectDelay(c.reconnectMinMs, c.reconnectMaxMs, 1);
       ctx.log.info({ sessionPresent: connack.sessionPresent }, 'connected');
       void this.reconcileSubscriptions(connack.sessionPresent);
     });
     client.on('reconnect', () => {
       this.stats.reconnects++;
-      // Back off between attempts (mqtt.js waits a fixed period): double it up to the maximum.
-      this.reconnectDelay = Math.min(c.reconnectMaxMs ?? 30_000, this.reconnectDelay * 2);
-      client.options.reconnectPeriod = this.reconnectDelay;
+      // Back off between attempts (mqtt.js waits a fixed period): the shared backoff, with jitter, up to the maximum.
+      client.options.reconnectPeriod = reconnectDelay(c.reconnectMinMs, c.reconnectMaxMs, ++this.reconnectAttempts + 1);
     });
     client.on('close', () => {
       if (this.stats.connected && !this.stopping) ctx.log.warn('disconnected; reconnecting');
@@ -226,7 +225,7 @@ export class MqttSource implements Source {
           return false;
         }
         if (attempt === 0) this.ctx.log.warn({ err: (err as Error).message, messages: messages.length }, 'not acknowledging: commit refused; retrying');
-        await new Promise((r) => setTimeout(r, 1000));
+        await commitRetryPause(attempt + 1);
       }
     }
   }

@@ -1,9 +1,9 @@
 // Shared pieces of the MQTT source's tests: an agent config with one MQTT source on the test broker and a press
 // counter mapping (production confirmations keyed by machine and sequence number).
-import type { AgentConfig } from '../../agent/config.ts';
+import type { ConfigInput } from '../../agent/config.ts';
 import type { TestBroker } from './test-broker.ts';
 
-export function config(stateDir: string, broker: TestBroker, prefix: string, topics = [`${prefix}/machines/+/count`], extra: Record<string, unknown> = {}): AgentConfig {
+export function config(stateDir: string, broker: TestBroker, prefix: string, topics = [`${prefix}/machines/+/count`], extra: Record<string, unknown> = {}): ConfigInput {
   return {
     agent: { id: 'gw-mqtt', plant: '1000', stateDir },
     sources: { hall2: { type: 'mqtt', url: broker.url, protocolVersion: broker.protocolVersion, clientId: `plantsync-${prefix.replace(/\W/g, '')}`, subscriptions: topics.map((topic) => ({ topic, qos: 1 })), ...extra } },
@@ -23,5 +23,5 @@ export function config(stateDir: string, broker: TestBroker, prefix: string, top
         ],
       },
     ],
-  } as AgentConfig;
+  } as ConfigInput;
 }

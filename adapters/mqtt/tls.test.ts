@@ -8,19 +8,19 @@ import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
 import { Agent } from '../../agent/agent.ts';
-import type { AgentConfig } from '../../agent/config.ts';
+import type { ConfigInput } from '../../agent/config.ts';
 import { makeCertificates } from '../../test/certificates.ts';
 import { tempDir, until } from '../../test/helpers.ts';
 import { launchMosquitto } from './test-broker.ts';
 
-function config(stateDir: string, url: string, tls: Record<string, string>): AgentConfig {
+function config(stateDir: string, url: string, tls: Record<string, string>): ConfigInput {
   return {
     agent: { id: 'gw-tls', plant: '1000', stateDir },
     sources: { hall: { type: 'mqtt', url, clean: true, reconnectMinMs: 100, reconnectMaxMs: 200, tls, subscriptions: [{ topic: 'tls-test/+', qos: 1 }] } },
     sinks: { erp: { type: 'memory' } },
     routes: [{ sink: 'erp', types: '*' }],
     mappings: [{ name: 'm', topic: 'tls-test/{machine}', emit: [{ type: 'machine.downtime', key: '{{payload.seq}}', orderingKey: '{{topic.machine}}', payload: { machine: '{{topic.machine}}', state: 'started', start: '2026-11-27T08:00:00Z', reasonCode: 'TEST' } }] }],
-  } as AgentConfig;
+  } as ConfigInput;
 }
 
 test('over TLS with a client certificate the source connects and takes messages in; without one, or with a CA that did not sign the broker, it is refused', async (t) => {

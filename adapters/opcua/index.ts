@@ -3,7 +3,7 @@ import type { SourceAdapter } from '../../agent/adapter-kit.ts';
 import { OpcuaSourceConfig } from './config.ts';
 import { OpcuaSource } from './source.ts';
 
-export const opcuaAdapter: SourceAdapter<OpcuaSourceConfig> = {
+export const opcuaAdapter: SourceAdapter<typeof OpcuaSourceConfig> = {
   type: 'opcua',
   description: 'OPC UA client: subscriptions, triggers (edges, counters, transitions, thresholds), read-on-trigger, PLC handshake',
   configSchema: OpcuaSourceConfig,

@@ -1,7 +1,7 @@
 // What to configure for the simulated press line (sim.ts): the OPC UA source's nodes, one per trigger kind with
 // read-on-trigger and the handshake, and the mapping rules a plant would write for them. Used by the demo and the
 // tests; a starting point for a real press (adapters/opcua/README.md has a sample for a Siemens-style data block).
-import type { AgentConfig } from '../../agent/config.ts';
+import type { ConfigInput } from '../../agent/config.ts';
 import type { OpcuaSourceConfig } from './config.ts';
 import type { PressLineSim } from './sim.ts';
 
@@ -25,7 +25,7 @@ export function pressNodes(sim: Pick<PressLineSim, 'nodeIds'>): OpcuaSourceConfi
 }
 
 /** The rules a plant would write for those nodes: each event keyed by the reading's own identity (payload.key). */
-export const pressMappings: AgentConfig['mappings'] = [
+export const pressMappings: ConfigInput['mappings'] = [
   { name: 'yield', topic: '{machine}/parts', emit: [{ type: 'production.confirmation', key: '{{payload.key}}', orderingKey: '{{payload.read.order}}/{{payload.read.operation}}', occurredAt: 'payload.ts', payload: { order: '{{payload.read.order}}', operation: '{{payload.read.operation}}', workCenter: '{{topic.machine}}', yield: '{{payload.delta}}', scrap: 0, unit: 'PC', final: false } }] },
   { name: 'down', topic: '{machine}/state', when: [{ path: 'payload.to', equals: 'DOWN' }], emit: [{ type: 'machine.downtime', key: '{{payload.key}}', orderingKey: '{{topic.machine}}/downtime', occurredAt: 'payload.ts', payload: { machine: '{{topic.machine}}', state: 'started', start: '{{payload.ts}}', reasonCode: 'PLC' } }] },
   { name: 'up', topic: '{machine}/state', when: [{ path: 'payload.from', equals: 'DOWN' }], emit: [{ type: 'machine.downtime', key: '{{payload.key}}', orderingKey: '{{topic.machine}}/downtime', occurredAt: 'payload.ts', payload: { machine: '{{topic.machine}}', state: 'ended', start: '{{payload.ts}}', end: '{{payload.ts}}', durationSec: '{{payload.durationSec}}', reasonCode: 'PLC' } }] },
@@ -35,4 +35,4 @@ export const pressMappings: AgentConfig['mappings'] = [
   { name: 'hot', topic: '{machine}/temperature', emit: [{ type: 'telemetry', key: '{{payload.key}}', orderingKey: '{{topic.machine}}/temperature', occurredAt: 'payload.ts', payload: { tag: '{{topic.machine}}.OilTemperature.above', value: '{{payload.value}}', unit: 'C' } }] },
   { name: 'order', topic: '{machine}/order-change', emit: [{ type: 'telemetry', key: '{{payload.key}}', orderingKey: '{{topic.machine}}/order', occurredAt: 'payload.ts', payload: { tag: '{{topic.machine}}.Order', value: '{{payload.value}}' } }] },
   { name: 'receipt', topic: '{machine}/data-ready', emit: [{ type: 'goods.receipt', key: '{{payload.key}}', orderingKey: '{{payload.read.order}}/receipt', occurredAt: 'payload.ts', payload: { material: '{{payload.read.material}}', batch: '{{payload.read.lot}}', quantity: 1, unit: 'PAL', order: '{{payload.read.order}}' } }] },
-] as AgentConfig['mappings'];
+] as ConfigInput['mappings'];

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { format } from 'node:util';
 import { setErrorLogger, setWarningLogger, type DataValue } from 'node-opcua-client';
-import type { EventDraft, Source, SourceContext, SourceMessage, SourceStatus } from '../../agent/adapter-kit.ts';
+import { commitRetryPause, reconnectDelay, type EventDraft, type Source, type SourceContext, type SourceMessage, type SourceStatus } from '../../agent/adapter-kit.ts';
 import type { EventConfig, NodeConfig, OpcuaSourceConfig } from './config.ts';
 import { OpcuaConnection } from './session.ts';
 import { evaluate, truthy, type NodeState } from './triggers.ts';
@@ -81,7 +81,7 @@ export class OpcuaSource implements Source {
   }
 
   private async run(): Promise<void> {
-    let delay = this.cfg.reconnectMinMs ?? 500;
+    let attempt = 0;
     while (!this.stopping) {
       const conn = new OpcuaConnection({ cfg: this.cfg, sourceName: this.name, agentId: this.ctx.agentId, certificates: this.certificates!, onValue: (n, dv) => this.take(n, dv), onEvent: (ev, fields) => this.takeEvent(ev, fields) });
       this.conn = conn;
@@ -92,7 +92,7 @@ export class OpcuaSource implements Source {
         const up = Date.now();
         reason = await conn.broken;
         // The backoff starts over only after a connection that held: one that fails at once must not spin.
-        if (Date.now() - up > 10_000) delay = this.cfg.reconnectMinMs ?? 500;
+        if (Date.now() - up > 10_000) attempt = 0;
       } catch (err) {
         reason = (err as Error).message;
       }
@@ -104,12 +104,12 @@ export class OpcuaSource implements Source {
       // trusted from the CLI meanwhile is accepted on the next attempt.
       if (/certificate/i.test(reason)) this.certificates = await this.openPki();
       this.stats.reconnects++;
+      const delay = reconnectDelay(this.cfg.reconnectMinMs, this.cfg.reconnectMaxMs, ++attempt);
       this.ctx.log.warn({ reason, retryInMs: delay }, 'OPC UA connection down; rebuilding it');
       await new Promise<void>((r) => {
         const t = setTimeout(r, delay);
         this.wake = () => (clearTimeout(t), r());
       });
-      delay = Math.min(this.cfg.reconnectMaxMs ?? 30_000, delay * 2);
     }
   }
 
@@ -249,7 +249,7 @@ export class OpcuaSource implements Source {
       } catch (err) {
         if (this.stopping) throw err;
         if (attempt === 0) this.ctx.log.warn({ err: (err as Error).message }, 'commit refused; retrying');
-        await new Promise((r) => setTimeout(r, 1000));
+        await commitRetryPause(attempt + 1);
       }
     }
   }

@@ -4,7 +4,7 @@ import type { TestContext } from 'node:test';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Agent } from '../../agent/agent.ts';
-import type { AgentConfig } from '../../agent/config.ts';
+import type { ConfigInput } from '../../agent/config.ts';
 import { tempDir } from '../../test/helpers.ts';
 import type { OpcuaSourceConfig } from './config.ts';
 import { pressMappings } from './sim-config.ts';
@@ -18,17 +18,17 @@ export async function startSim(t: TestContext, o: Partial<SimOptions> = {}): Pro
   return sim;
 }
 
-export function agentConfig(stateDir: string, source: Partial<OpcuaSourceConfig> & { endpoint: string; nodes: OpcuaSourceConfig['nodes'] }): AgentConfig {
+export function agentConfig(stateDir: string, source: Partial<OpcuaSourceConfig> & { endpoint: string; nodes: OpcuaSourceConfig['nodes'] }): ConfigInput {
   return {
     agent: { id: 'gw-opcua', plant: '1000', stateDir },
     sources: { press: { type: 'opcua', publishingIntervalMs: 100, keepAliveCount: 2, reconnectMinMs: 100, reconnectMaxMs: 1000, ...source } },
     sinks: { erp: { type: 'memory' } },
     routes: [{ sink: 'erp', types: '*' }],
     mappings: pressMappings,
-  } as AgentConfig;
+  } as ConfigInput;
 }
 
-export async function startAgent(t: TestContext, config: AgentConfig): Promise<Agent> {
+export async function startAgent(t: TestContext, config: ConfigInput): Promise<Agent> {
   const agent = new Agent({ config, configVersion: 'opcua-test', log: pino({ level: process.env.TEST_LOG ?? 'silent' }) });
   await agent.start();
   t.after(() => agent.stop(1000));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileExpr, compileTemplate, unitFactor } from './expr.ts';
+import { compileExpr, unitFactor } from './expr.ts';
 import { compileTopic } from './topic.ts';
 import { Mapper } from './mapper.ts';
 
@@ -26,13 +26,6 @@ test('bad expressions fail when the config loads, naming where', () => {
   assert.throws(() => unitFactor('furlong', 'm', 'here'), /unknown unit 'furlong'/);
   assert.throws(() => compileTopic('a/#/b', 'here'), /'#' must be the last level/);
   assert.throws(() => new Mapper([{ name: 'r', emit: [{ type: 'scrap', key: '{{payload.id', orderingKey: 'k', payload: { quantity: { expr: '1 +' } } }] }] as never, { plant: 'P' }), /\/mappings\/0\/emit\/0\/payload\/quantity/);
-});
-
-test('templates keep the type of a lone placeholder and interpolate otherwise', () => {
-  assert.equal(compileTemplate('{{payload.a}}', 'x')(scope), 6);
-  assert.equal(compileTemplate('{{topic.line}}/{{payload.a}}', 'x')(scope), 'L1/6');
-  assert.equal(compileTemplate('constant', 'x')(scope), 'constant');
-  assert.throws(() => compileTemplate('{{topic.line}}/{{payload.none}}', 'k')(scope), /k: .* needs a value/);
 });
 
 test('topic patterns: named segments, + and #', () => {

@@ -105,33 +105,6 @@ export function compileExpr(src: string, where: string): Expr {
   return e;
 }
 
-/** "{{expr}}" templates: a whole-string placeholder keeps the value's type, otherwise values are interpolated. */
-export function compileTemplate(template: string, where: string): Expr {
-  const whole = /^\{\{([^}]+)\}\}$/.exec(template);
-  if (whole) return compileExpr(whole[1]!, where);
-  const parts: (string | Expr)[] = [];
-  let last = 0;
-  for (const m of template.matchAll(/\{\{([^}]+)\}\}/g)) {
-    parts.push(template.slice(last, m.index));
-    parts.push(compileExpr(m[1]!, where));
-    last = m.index + m[0].length;
-  }
-  parts.push(template.slice(last));
-  if (parts.length === 1) return () => template;
-  return (scope) => {
-    let out = '';
-    for (const p of parts) {
-      if (typeof p === 'string') out += p;
-      else {
-        const v = p(scope);
-        if (v === undefined || v === null) throw new MappingError(`${where}: '${template}' needs a value that the message does not have`);
-        out += String(v);
-      }
-    }
-    return out;
-  };
-}
-
 /** Unit conversion factors to a base unit per dimension; convert(v, from, to) multiplies through the base. */
 const UNITS: Record<string, [dimension: string, toBase: number]> = {
   mg: ['mass', 1e-6], g: ['mass', 1e-3], kg: ['mass', 1], t: ['mass', 1000], lb: ['mass', 0.45359237],

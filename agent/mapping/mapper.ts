@@ -3,7 +3,8 @@
 // The scope of every expression: payload (the decoded message), topic (named segments), props (protocol
 // metadata, e.g. MQTT 5 user properties), source ({adapter, id}), address (topic or node id).
 import type { EventDraft } from '../events.ts';
-import { compileExpr, compilePath, compileTemplate, MappingError, unitFactor, type Expr, type Scope } from './expr.ts';
+import { compileExpr, compilePath, MappingError, unitFactor, type Expr, type Scope } from './expr.ts';
+import { compileTemplate } from '../template.ts';
 import type { Emit, Field, MappingRule, Predicate } from './schema.ts';
 import { compileTopic, type TopicMatcher } from './topic.ts';
 

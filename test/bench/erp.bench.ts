@@ -7,6 +7,8 @@ import { pino } from 'pino';
 import { Dispatcher } from '../../agent/dispatcher.ts';
 import { buildEvent } from '../../agent/events.ts';
 import { ErpHttpSink } from '../../adapters/erp-http/sink.ts';
+import { ErpHttpSinkConfig } from '../../adapters/erp-http/config.ts';
+import { withSchemaDefaults } from '../../agent/schema-defaults.ts';
 import { Spool } from '../../spool/spool.ts';
 import type { SpoolRecord } from '../../spool/types.ts';
 import type { Figure } from './report.ts';
@@ -58,7 +60,7 @@ async function drain(sim: Awaited<ReturnType<typeof startSimProcess>>, backlog: 
   const dir = mkdtempSync(join(tmpdir(), 'plantsync-erp-bench-'));
   const spool = Spool.open({ path: join(dir, 'spool.db'), routes: [{ sink: 'erp', types: '*', onReject: 'park' }] });
   const log = pino({ level: 'silent' });
-  const sink = new ErpHttpSink('erp', { type: 'erp-http', url: `${sim.url}/batch`, connections: 8, keyOrderInBatch, response: { itemsPath: 'results', itemStatusPath: 'status', itemErrorPath: 'error', receiptPath: 'documentNumber' } }, { log });
+  const sink = new ErpHttpSink('erp', withSchemaDefaults(ErpHttpSinkConfig, { type: 'erp-http', url: `${sim.url}/batch`, connections: 8, keyOrderInBatch, response: { itemsPath: 'results', itemStatusPath: 'status', itemErrorPath: 'error', receiptPath: 'documentNumber' } }), { log });
   const before = await sim.counters();
   try {
     for (let i = 0; i < backlog; i += 10_000) await spool.append(records(i, Math.min(10_000, backlog - i), keyOrderInBatch ? 'b' : 'a'));
