@@ -28,8 +28,9 @@ module.exports = {
       severity: 'error',
       comment:
         'Adapter code reaches the agent only through its public kit (agent/adapter-kit.ts), so the agent can change inside ' +
-        'without touching adapters. Tests, test kits and simulators (which drive a whole agent) are exempt.',
-      from: { path: '^adapters/', pathNot: '(\\.test\\.ts|/test-kit\\.ts|/sim[^/]*\\.ts|/erp-sim\\.ts)$' },
+        'without touching adapters. Tests and what sits in an adapter\'s sim/ folder (simulators, test kits, which drive a ' +
+        'whole agent) are exempt.',
+      from: { path: '^adapters/', pathNot: '(\\.test\\.ts|/sim/[^/]+\\.ts)$' },
       to: { path: '^agent/', pathNot: '^agent/adapter-kit\\.ts$' },
     },
     {
@@ -45,6 +46,24 @@ module.exports = {
       comment: 'cli -> agent -> {adapters, spool}: the spool imports nothing of ours outside spool/.',
       from: { path: '^spool/', pathNot: '\\.test\\.ts$' },
       to: { path: '^(agent|adapters|cli)/' },
+    },
+    {
+      name: 'simulators-stay-out-of-production',
+      severity: 'error',
+      comment:
+        "An adapter's sim/ folder (simulators, test brokers, test kits) is for tests, benchmarks and the CLI verbs that " +
+        'start a simulator (demo, erp-sim, opcua-sim); the agent and the adapters never run them.',
+      from: { pathNot: '(\\.test\\.ts$|/sim/|^test/|^cli/(demo|erp-sim|opcua)\\.ts$)' },
+      to: { path: '^adapters/[^/]+/sim/' },
+    },
+    {
+      name: 'the-spool-is-private-to-the-agent',
+      severity: 'error',
+      comment:
+        "A running agent's spool is reached through its parts (intake, runtime, operations); agent/inspect.ts, the " +
+        "tests' look into it, is for tests only.",
+      from: { pathNot: '(\\.test\\.ts$|/sim/test-kit\\.ts$|^test/|^agent/agent\\.ts$)' },
+      to: { path: '^agent/inspect\\.ts$' },
     },
     {
       name: 'not-to-unresolvable',

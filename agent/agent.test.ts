@@ -6,6 +6,7 @@ import type { ConfigInput } from './config.ts';
 import { PressLine } from './demo/press-line.ts';
 import type { MemorySink } from '../adapters/memory/sink.ts';
 import { tempDir, until } from '../test/helpers.ts';
+import { spoolOf } from './inspect.ts';
 
 function config(stateDir: string): ConfigInput {
   return {
@@ -30,7 +31,7 @@ test('ingest commits valid events, records invalid ones as rejected, and the ERP
   assert.deepEqual(r2, { accepted: 0, duplicates: 5, rejected: 0 });
   await until(() => erp.counters.accepted === drafts.length, 'all delivered');
   assert.equal(erp.counters.outOfOrder, 0);
-  const [rej] = agent.spool.admin.listRejected();
+  const [rej] = spoolOf(agent).admin.listRejected();
   assert.match(rej!.reason, /^\/payload/);
   assert.equal(rej!.source, 'press-line-sim');
   const status = agent.sinkStatus('erp');
@@ -87,7 +88,7 @@ test('source messages are mapped by the config rules; unmappable ones become rej
   const r = await agent.ingestMessages([msg(1, 4), msg(2, -3), msg(3, 4, 'plants/1000/machines/PRESS-01/alarm'), msg(1, 4)]);
   assert.deepEqual(r, { accepted: 1, duplicates: 1, rejected: 2 });
   await until(() => erp.counters.accepted === 1, 'delivered');
-  const rejected = agent.spool.admin.listRejected();
+  const rejected = spoolOf(agent).admin.listRejected();
   assert.deepEqual(rejected.map((x) => x.reason), ["no mapping rule matches source 'broker-1' address 'plants/1000/machines/PRESS-01/alarm'", '/payload/yield: must be >= 0']);
   assert.equal(JSON.parse(rejected[1]!.payload.toString()).good, -3);
 });
@@ -102,7 +103,7 @@ test('a flood of bad input is stored and counted in full, but logged once per so
   const msgs = Array.from({ length: 500 }, (_, i) => ({ source: { adapter: 'mqtt', id: 'broker-1' }, address: `x/${i}`, payload: { i }, receivedAt: new Date() }));
   await agent.ingestMessages(msgs.slice(0, 250));
   await agent.ingestMessages(msgs.slice(250));
-  assert.equal(agent.spool.admin.listRejected({ limit: 1000 }).length, 500, 'every one stored');
+  assert.equal(spoolOf(agent).admin.listRejected({ limit: 1000 }).length, 500, 'every one stored');
   assert.equal(await agent.metrics.value('plantsync_rejected_inputs_total', { source: 'broker-1' }), 500, 'every one counted');
   assert.equal(lines.filter((l) => l.msg === 'input rejected').length, 1, 'one log line');
 });
@@ -129,7 +130,7 @@ test('one message never blocks intake: values without original bytes (OPC UA) th
     msg({ key: 'k-ok', order: '订单-1001', good: 3 }),
   ]);
   assert.deepEqual(r, { accepted: 1, duplicates: 0, rejected: 3 });
-  const reasons = agent.spool.admin.listRejected().map((x) => x.reason);
+  const reasons = spoolOf(agent).admin.listRejected().map((x) => x.reason);
   // A cycle is as deep as it gets: it meets the same limit instead of overflowing the stack.
   assert.deepEqual(reasons.slice(0, 2).map((x) => /nested deeper than 64 levels/.test(x)), [true, true]);
   assert.match(reasons[2]!, /\/payload\/yield/);

@@ -11,8 +11,9 @@ import { configWarnings } from './config-warnings.ts';
 import { redactUrls, scrub } from './redact.ts';
 import { Agent } from './agent.ts';
 import { agentStatus } from './admin-http.ts';
-import { confirmation, simResponse, startSim } from '../adapters/erp-http/test-kit.ts';
+import { confirmation, simResponse, startSim } from '../adapters/erp-http/sim/test-kit.ts';
 import { tempDir, until } from '../test/helpers.ts';
+import { spoolOf } from './inspect.ts';
 
 function layout(t: import('node:test').TestContext, fragment: string) {
   const dir = tempDir(t);
@@ -80,7 +81,7 @@ test('an ERP answer that echoes our Authorization and API key is scrubbed before
   sim.setFault({ mode: 'status', status: 400, body: '{"error":"bad request","echo":{"authorization":"Bearer tok-Omega-4711","x-api-key":"key-8842-geheim"}}' });
   await agent.ingest([confirmation(1, 'PO-1')]);
   await until(() => agent.sinkStatus('erp').deadLetters === 1, 'dead letter');
-  const texts = [agent.spool.admin.listDead()[0]!.reason, JSON.stringify(agentStatus(agent))].join('\n');
+  const texts = [spoolOf(agent).admin.listDead()[0]!.reason, JSON.stringify(agentStatus(agent))].join('\n');
   assert.match(texts, /bad request/);
   assert.doesNotMatch(texts, /tok-Omega-4711|key-8842-geheim/);
 });

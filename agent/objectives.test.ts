@@ -5,7 +5,7 @@ import { Agent } from './agent.ts';
 import { agentStatus } from './admin-http.ts';
 import type { ConfigInput } from './config.ts';
 import type { EventDraft } from './events.ts';
-import { confirmation, simResponse, startSim } from '../adapters/erp-http/test-kit.ts';
+import { confirmation, simResponse, startSim } from '../adapters/erp-http/sim/test-kit.ts';
 import { sleep, tempDir, until } from '../test/helpers.ts';
 
 function hold(n: number, occurredAt = Date.now()): EventDraft {

@@ -6,8 +6,9 @@ import { pino } from 'pino';
 import { Agent } from './agent.ts';
 import type { ConfigInput } from './config.ts';
 import type { MemorySink } from '../adapters/memory/sink.ts';
-import { confirmation } from '../adapters/erp-http/test-kit.ts';
+import { confirmation } from '../adapters/erp-http/sim/test-kit.ts';
 import { tempDir, until } from '../test/helpers.ts';
+import { spoolOf } from './inspect.ts';
 
 async function start(t: import('node:test').TestContext, extra: Partial<ConfigInput> = {}): Promise<Agent> {
   const config = {
@@ -43,12 +44,12 @@ test('a sink with events waiting and nothing delivered for stallSeconds makes th
 
 test('commits that fail (not back-pressure) make the agent not ready, naming the error', async (t) => {
   const agent = await start(t);
-  agent.spool.db.exec(`CREATE TEMP TRIGGER io_error BEFORE INSERT ON main.events BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`);
+  spoolOf(agent).db.exec(`CREATE TEMP TRIGGER io_error BEFORE INSERT ON main.events BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`);
   await assert.rejects(agent.ingest([confirmation(1, 'PO-1')]), /disk I\/O error/);
   const r = await readyz(agent);
   assert.equal(r.status, 503);
   assert.match(r.notReady.join('\n'), /spool commits failing for \d+ s: disk I\/O error/);
-  agent.spool.db.exec('DROP TRIGGER io_error');
+  spoolOf(agent).db.exec('DROP TRIGGER io_error');
   await agent.ingest([confirmation(2, 'PO-1')]);
   assert.deepEqual(agent.readiness(), [], 'a commit that works clears it');
 });
@@ -75,7 +76,7 @@ test('a full spool refusing business events is a readiness reason and a metric',
 });
 
 test('a sink whose circuit breaker has not closed for breakerOpenSeconds makes the agent not ready, naming it', async (t) => {
-  const { startSim, simResponse } = await import('../adapters/erp-http/test-kit.ts');
+  const { startSim, simResponse } = await import('../adapters/erp-http/sim/test-kit.ts');
   const sim = await startSim(t);
   sim.setFault({ mode: 'status', status: 503 });
   const agent = await start(t, {

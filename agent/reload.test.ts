@@ -5,9 +5,9 @@ import { pino } from 'pino';
 import { Agent } from './agent.ts';
 import { withDefaults, type ConfigInput } from './config.ts';
 import { planReload } from './reload-plan.ts';
-import { robotMappings, robotSource, ROBOT_TOPIC } from '../adapters/mqtt/sim-machine.ts';
-import { startBroker } from '../adapters/mqtt/test-broker.ts';
-import { simResponse, startSim } from '../adapters/erp-http/test-kit.ts';
+import { robotMappings, robotSource, ROBOT_TOPIC } from '../adapters/mqtt/sim/machine.ts';
+import { startBroker } from '../adapters/mqtt/sim/test-broker.ts';
+import { simResponse, startSim } from '../adapters/erp-http/sim/test-kit.ts';
 import { tempDir, until } from '../test/helpers.ts';
 
 function config(stateDir: string, broker: string, erp: string): ConfigInput {

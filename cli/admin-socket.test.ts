@@ -12,10 +12,11 @@ import { Agent } from '../agent/agent.ts';
 import type { ConfigInput } from '../agent/config.ts';
 import { adminSocketPath } from '../agent/peer-proof.ts';
 import type { MemorySink } from '../adapters/memory/sink.ts';
-import { confirmation, simResponse, startSim } from '../adapters/erp-http/test-kit.ts';
+import { confirmation, simResponse, startSim } from '../adapters/erp-http/sim/test-kit.ts';
 import { tempDir, until } from '../test/helpers.ts';
 import { askAgent } from './admin-client.ts';
 import { plantsync } from './test-kit.ts';
+import { spoolOf } from '../agent/inspect.ts';
 
 async function start(t: import('node:test').TestContext, id: string, sinks: ConfigInput['sinks'] = { erp: { type: 'memory' } }) {
   const dir = tempDir(t);
@@ -51,7 +52,7 @@ test('an unknown action or field is a 400 that touches nothing; a request withou
   assert.equal((await fetch(`${agent.adminUrl}/dlq`, { method: 'POST', body: '{}' })).status, 405);
   const r = await askAgent<{ count: number }>(config, 'POST', '/dlq', { action: 'drop', filter: { sink: 'erp' }, reason: 'posted by hand', actor: 'mallory@cli' });
   assert.equal(r?.count, 2);
-  const [entry] = agent.spool.admin.auditLog(1);
+  const [entry] = spoolOf(agent).admin.auditLog(1);
   assert.equal(entry!.actor, `${userInfo().username} (says mallory@cli)`, 'the kernel-vouched OS user, with what the client claimed');
 });
 
@@ -105,8 +106,8 @@ test('a stuck key can be taken out of the flow: its pending events become dead l
   assert.equal(r?.count, 2);
   const st = agent.sinkStatus('erp');
   assert.deepEqual([st.deadLetters, st.parkedKeys, st.pending + st.held, st.waitingBatches], [2, 1, 0, 0]);
-  assert.match(agent.spool.admin.listDead()[0]!.reason, /taken out of the flow by .*: order locked in ERP, ticket 4711/);
-  assert.equal(agent.spool.admin.auditLog(1)[0]!.action, 'keys.evict');
+  assert.match(spoolOf(agent).admin.listDead()[0]!.reason, /taken out of the flow by .*: order locked in ERP, ticket 4711/);
+  assert.equal(spoolOf(agent).admin.auditLog(1)[0]!.action, 'keys.evict');
   // Later events of the key wait behind its dead letters; dropping the first one lets the next go.
   await agent.ingest([confirmation(4, '订单-STUCK')]);
   await askAgent(config, 'POST', '/dlq', { action: 'drop', filter: { sink: 'erp', seq: 1 }, reason: 'posted by hand' });

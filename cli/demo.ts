@@ -13,10 +13,10 @@ import type { Command } from 'commander';
 import { Agent } from '../agent/agent.ts';
 import type { ConfigInput } from '../agent/config.ts';
 import { createLogger } from '../agent/log.ts';
-import { ErpSim } from '../adapters/erp-http/erp-sim.ts';
-import { robotMappings, robotSource, WeldingRobotSim } from '../adapters/mqtt/sim-machine.ts';
-import { pressMappings, pressNodes } from '../adapters/opcua/sim-config.ts';
-import { PressLineSim } from '../adapters/opcua/sim.ts';
+import { ErpSim } from '../adapters/erp-http/sim/erp-sim.ts';
+import { robotMappings, robotSource, WeldingRobotSim } from '../adapters/mqtt/sim/machine.ts';
+import { pressMappings, pressNodes } from '../adapters/opcua/sim/press-config.ts';
+import { PressLineSim } from '../adapters/opcua/sim/press-line.ts';
 
 interface DemoOptions {
   duration?: string;
@@ -111,8 +111,8 @@ async function demo(o: DemoOptions): Promise<void> {
   while (Date.now() < drainBy && erp.counters.accepted < agent.ingestStats.accepted) await new Promise((r) => setTimeout(r, 50));
   clearInterval(timer);
   progress();
-  // Every part the press counted is in a confirmation (its first reading, 0, was the baseline).
-  const yieldPosted = (agent.spool.db.prepare(`SELECT total(json_extract(body, '$.payload.yield')) FROM events WHERE type = 'production.confirmation'`).pluck().get() as number) ?? 0;
+  // Every part the press counted is in a confirmation the ERP booked (its first reading, 0, was the baseline).
+  const yieldPosted = erp.totals.confirmedYield;
   const parts = press.get('parts') as number;
   await agent.stop(5000);
   await press.stop();

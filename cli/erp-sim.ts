@@ -2,7 +2,7 @@
 // that answers like an ERP. Faults: POST /_sim/fault {"mode":"status","status":503,"retryAfter":"30","forMs":60000},
 // {"mode":"down"}, {"mode":"slow","latencyMs":2000}, {} to clear; counters: GET /_sim/counters.
 import type { Command } from 'commander';
-import { ErpSim } from '../adapters/erp-http/erp-sim.ts';
+import { ErpSim } from '../adapters/erp-http/sim/erp-sim.ts';
 
 export function register(program: Command): void {
   program

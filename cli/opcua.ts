@@ -10,7 +10,7 @@ import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { ConfigError } from '../agent/config.ts';
 import { loadConfigFiles } from '../agent/config-files.ts';
 import { pkiFolder } from '../adapters/opcua/source.ts';
-import { PressLineSim } from '../adapters/opcua/sim.ts';
+import { PressLineSim } from '../adapters/opcua/sim/press-line.ts';
 
 interface CertInfo {
   status: 'own' | 'trusted' | 'rejected';

@@ -8,7 +8,7 @@ import { Spool } from './spool.ts';
 import type { SpoolNotice } from './types.ts';
 import { Agent } from '../agent/agent.ts';
 import type { ConfigInput } from '../agent/config.ts';
-import { confirmation } from '../adapters/erp-http/test-kit.ts';
+import { confirmation } from '../adapters/erp-http/sim/test-kit.ts';
 import { record, tempDir } from '../test/helpers.ts';
 import { damagedSpool, routes } from '../test/spool-damage.ts';
 

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { tempDir, sleep } from '../../test/helpers.ts';
 import { ErpHttpSink } from './sink.ts';
 import { makeCertificates } from '../../test/certificates.ts';
-import { batchOf, confirmation, erpHttpConfig, never, openSink, simResponse, startSim } from './test-kit.ts';
+import { batchOf, confirmation, erpHttpConfig, never, openSink, simResponse, startSim } from './sim/test-kit.ts';
 
 test('bearer, basic and API-key credentials are sent; wrong ones are rejected as 401', async (t) => {
   const sim = await startSim(t, { bearer: 'tok-1', basic: { user: 'plantsync', password: 'pw-1' }, apiKey: { header: 'x-api-key', value: 'key-1' } });

@@ -7,8 +7,8 @@ import { Agent } from '../../agent/agent.ts';
 import type { ConfigInput } from '../../agent/config.ts';
 import { sleep, tempDir, until } from '../../test/helpers.ts';
 import type { ErpHttpSink } from './sink.ts';
-import type { ErpSim } from './erp-sim.ts';
-import { batchOf, confirmation, never, openSink, simResponse, startSim } from './test-kit.ts';
+import type { ErpSim } from './sim/erp-sim.ts';
+import { batchOf, confirmation, never, openSink, simResponse, startSim } from './sim/test-kit.ts';
 
 async function agentFor(t: import('node:test').TestContext, sim: ErpSim, protect: Record<string, unknown> = {}) {
   const config: ConfigInput = {

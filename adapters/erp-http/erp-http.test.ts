@@ -1,7 +1,7 @@
 // The ERP HTTP sink against the reference receiver over real sockets: every classification path.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchOf, confirmation, never, openSink, startSim } from './test-kit.ts';
+import { batchOf, confirmation, never, openSink, startSim } from './sim/test-kit.ts';
 
 test('a batch goes out as one request under its idempotency key and comes back with a document number per event', async (t) => {
   const sim = await startSim(t);

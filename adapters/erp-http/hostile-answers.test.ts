@@ -9,9 +9,10 @@ import { pino } from 'pino';
 import { Agent } from '../../agent/agent.ts';
 import type { ConfigInput } from '../../agent/config.ts';
 import { sleep, tempDir, until } from '../../test/helpers.ts';
-import type { ErpSim } from './erp-sim.ts';
+import type { ErpSim } from './sim/erp-sim.ts';
 import type { ErpHttpSink } from './sink.ts';
-import { batchOf, confirmation, never, openSink, simResponse, startSim } from './test-kit.ts';
+import { batchOf, confirmation, never, openSink, simResponse, startSim } from './sim/test-kit.ts';
+import { spoolOf } from '../../agent/inspect.ts';
 
 test('per-event results in another order are matched by idempotency key: the accepted one is delivered, the rejected one dead-lettered', async (t) => {
   const sim = await startSim(t);
@@ -108,7 +109,7 @@ test('a Retry-After of one year waits at most backoff.maxRetryAfterMs (one hour 
   const agent = await agentOn(t, sim);
   await agent.ingest([confirmation(1, 'PO-1')]);
   await until(() => agent.sinkStatus('erp').retried >= 1, 'retried');
-  const wait = agent.spool.nextDueAt('erp')! - Date.now();
+  const wait = spoolOf(agent).nextDueAt('erp')! - Date.now();
   assert.ok(wait > 3_590_000 && wait <= 3_600_000, `waits ${wait} ms`);
   const requests = sim.counters.requests;
   await sleep(300);

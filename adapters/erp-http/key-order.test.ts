@@ -8,7 +8,8 @@ import { Agent } from '../../agent/agent.ts';
 import type { ConfigInput } from '../../agent/config.ts';
 import { buildEvent } from '../../agent/events.ts';
 import { sleep, tempDir, until } from '../../test/helpers.ts';
-import { confirmation, simResponse, startSim } from './test-kit.ts';
+import { confirmation, simResponse, startSim } from './sim/test-kit.ts';
+import { spoolOf } from '../../agent/inspect.ts';
 
 const K = 'Заказ-4711';
 
@@ -78,5 +79,5 @@ test('keyOrderInBatch against a receiver that stops at a key\'s first failure: s
   await until(() => agent.sinkStatus('erp').deadLetters === 3 && sim.counters.accepted === 1, () => `K's three dead, the other key booked (${JSON.stringify(agent.sinkStatus('erp'))})`);
   await sleep(100);
   assert.deepEqual(sim.booked.filter((b) => b.orderingKey.startsWith(K)), [], "K's later events were refused with it, not booked");
-  assert.match(agent.spool.admin.listDead({ orderingKey: `${K}/0010` }).map((d) => d.reason).join('\n'), /HTTP 424: an earlier item of this ordering key failed/);
+  assert.match(spoolOf(agent).admin.listDead({ orderingKey: `${K}/0010` }).map((d) => d.reason).join('\n'), /HTTP 424: an earlier item of this ordering key failed/);
 });

@@ -8,7 +8,8 @@ import type { ConfigInput } from '../../agent/config.ts';
 import { tempDir, until } from '../../test/helpers.ts';
 import { classifyError } from './classify.ts';
 import { headerValue, type ErpHttpSink } from './sink.ts';
-import { confirmation, simResponse, startSim } from './test-kit.ts';
+import { confirmation, simResponse, startSim } from './sim/test-kit.ts';
+import { spoolOf } from '../../agent/inspect.ts';
 
 // German, Cyrillic, Chinese order numbers, a '%', and one that tries to inject a header with CR/LF.
 const ORDERS = ['Auftrag-Größe-4711', 'Заказ-1001', '订单-2002', 'PO-100%', 'PO-1\r\nX-Evil: 1'];
@@ -68,5 +69,5 @@ test('a request that cannot be built for one event (its URL) is that event\'s de
   await until(() => agent.sinkStatus('erp').deadLetters === 2, 'both dead-lettered: the URL cannot be built');
   const sink = agent.sinks.get('erp') as ErpHttpSink;
   assert.equal(sink.health().breaker, 'closed');
-  assert.match(agent.spool.admin.listDead()[0]!.reason, /template|URL/i);
+  assert.match(spoolOf(agent).admin.listDead()[0]!.reason, /template|URL/i);
 });

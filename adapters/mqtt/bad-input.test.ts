@@ -7,8 +7,9 @@ import { pino } from 'pino';
 import { Agent } from '../../agent/agent.ts';
 import type { ConfigInput } from '../../agent/config.ts';
 import { tempDir, until } from '../../test/helpers.ts';
-import { startBroker, uniquePrefix } from './test-broker.ts';
-import { config } from './test-kit.ts';
+import { startBroker, uniquePrefix } from './sim/test-broker.ts';
+import { config } from './sim/test-kit.ts';
+import { spoolOf } from '../../agent/inspect.ts';
 
 async function start(t: import('node:test').TestContext) {
   const broker = await startBroker(t);
@@ -23,7 +24,7 @@ async function start(t: import('node:test').TestContext) {
   return { agent, prefix, p };
 }
 
-const keys = (agent: Agent) => agent.spool.db.prepare('SELECT idem FROM events ORDER BY seq').pluck().all() as string[];
+const keys = (agent: Agent) => spoolOf(agent).db.prepare('SELECT idem FROM events ORDER BY seq').pluck().all() as string[];
 
 test('a payload nested 10,000 levels is that message\'s rejected record with its original bytes; later messages are committed and acknowledged', async (t) => {
   const { agent, prefix, p } = await start(t);
@@ -35,7 +36,7 @@ test('a payload nested 10,000 levels is that message\'s rejected record with its
   await p.publishAsync(`${prefix}/machines/PRESS-01/count`, justDeep, { qos: 1 });
   for (let i = 1; i <= 3; i++) await p.publishAsync(`${prefix}/machines/PRESS-01/count`, JSON.stringify({ seq: i, order: 'Заказ-4711', good: 2 }), { qos: 1 });
   await until(() => keys(agent).length === 3, () => `the three good messages committed (have ${keys(agent).length})`);
-  const rejected = agent.spool.admin.listRejected({});
+  const rejected = spoolOf(agent).admin.listRejected({});
   assert.equal(rejected.length, 3);
   const byAddress = (suffix: string) => rejected.filter((r) => r.address.endsWith(suffix));
   const [junk] = byAddress('/unmapped/junk');
@@ -58,7 +59,7 @@ test('sequence numbers beyond 2^53 keep their exact digits: 2^53+1 and 2^53+2 ar
   }
   await until(() => keys(agent).length === 3, () => `three events (have ${keys(agent).join(', ')})`);
   assert.deepEqual(keys(agent), ['1000/hall2/PRESS-01/9007199254740993', '1000/hall2/PRESS-01/9007199254740994', '1000/hall2/PRESS-01/18446744073709551615']);
-  assert.equal(agent.spool.counter('duplicates'), 0);
+  assert.equal(spoolOf(agent).counter('duplicates'), 0);
 });
 
 test('a flood of 400 junk messages of 200 KB on an unmapped topic stays within the rejected records\' budget; a real confirmation after it is committed and acknowledged', async (t) => {
@@ -78,11 +79,11 @@ test('a flood of 400 junk messages of 200 KB on an unmapped topic stays within t
   await until(() => agent.sources.get('hall2')!.status().received >= 400, 'the flood arrived');
   await p.publishAsync(`${prefix}/machines/PRESS-01/count`, JSON.stringify({ seq: 1, order: 'Auftrag-Größe', good: 5 }), { qos: 1 });
   await until(() => keys(agent).length === 1, 'the production confirmation is committed');
-  const budget = agent.spool.admin.rejectedBudget;
+  const budget = spoolOf(agent).admin.rejectedBudget;
   assert.ok(budget.bytes <= 4 * 1024 * 1024, `rejected records within their budget (${budget.bytes} bytes)`);
-  assert.ok(agent.spool.counter('rejected_evicted') > 0, 'the oldest were evicted, and counted');
-  assert.equal(budget.records, agent.spool.admin.countRejected());
-  assert.equal(agent.spool.maintenance.fullness().full, false, 'business events were never refused');
+  assert.ok(spoolOf(agent).counter('rejected_evicted') > 0, 'the oldest were evicted, and counted');
+  assert.equal(budget.records, spoolOf(agent).admin.countRejected());
+  assert.equal(spoolOf(agent).maintenance.fullness().full, false, 'business events were never refused');
   const metrics = await agent.metrics.registry.metrics();
   assert.match(metrics, /plantsync_rejected_evicted [1-9]/);
 });

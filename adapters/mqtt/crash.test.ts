@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { Spool } from '../../spool/spool.ts';
 import { tempDir, until, sleep } from '../../test/helpers.ts';
-import { startPrivateMosquitto, uniquePrefix } from './test-broker.ts';
+import { startPrivateMosquitto, uniquePrefix } from './sim/test-broker.ts';
 
 const main = join(import.meta.dirname, '../../cli/main.ts');
 const N = 10_000;

@@ -6,8 +6,9 @@ import { pino } from 'pino';
 import { Agent } from '../../agent/agent.ts';
 import type { ConfigInput } from '../../agent/config.ts';
 import { tempDir, until } from '../../test/helpers.ts';
-import { startBroker, uniquePrefix, type TestBroker } from './test-broker.ts';
-import { config } from './test-kit.ts';
+import { startBroker, uniquePrefix, type TestBroker } from './sim/test-broker.ts';
+import { config } from './sim/test-kit.ts';
+import { spoolOf } from '../../agent/inspect.ts';
 
 async function startAgent(t: import('node:test').TestContext, cfg: ConfigInput): Promise<Agent> {
   const agent = new Agent({ config: cfg, configVersion: 'mqtt-test', log: pino({ level: 'silent' }) });
@@ -23,7 +24,7 @@ async function publisher(t: import('node:test').TestContext, broker: TestBroker)
   return p;
 }
 
-const count = (agent: Agent) => agent.spool.db.prepare('SELECT count(*) FROM events').pluck().get() as number;
+const count = (agent: Agent) => spoolOf(agent).db.prepare('SELECT count(*) FROM events').pluck().get() as number;
 
 test('QoS 1 messages become events, and each is acknowledged only after its event is committed', async (t) => {
   const broker = await startBroker(t);
@@ -35,7 +36,7 @@ test('QoS 1 messages become events, and each is acknowledged only after its even
     if (!packet || !('payload' in packet) || !packet.payload) return;
     acks++;
     const seq = JSON.parse(packet.payload.toString()).seq;
-    const stored = agent.spool.db.prepare('SELECT count(*) FROM events WHERE idem = ?').pluck().get(`1000/hall2/PRESS-01/${seq}`);
+    const stored = spoolOf(agent).db.prepare('SELECT count(*) FROM events WHERE idem = ?').pluck().get(`1000/hall2/PRESS-01/${seq}`);
     if (!stored) ackedBeforeCommit++;
   });
   await new Promise((r) => setTimeout(r, 200)); // subscription in place
@@ -66,12 +67,12 @@ test('malformed, oversized and unmappable messages become rejected records, are 
   await p.publishAsync(`${prefix}/machines/PRESS-01/count`, JSON.stringify({ seq: 2, pad: 'x'.repeat(5000) }), { qos: 1 });
   await p.publishAsync(`${prefix}/alarms`, JSON.stringify({ seq: 3 }), { qos: 1 });
   await p.publishAsync(`${prefix}/machines/PRESS-01/count`, JSON.stringify({ seq: 4, order: 'PO1', good: 4 }), { qos: 1 });
-  await until(() => count(agent) === 1 && agent.spool.admin.listRejected().length === 3, 'one event and three rejected records');
-  const reasons = agent.spool.admin.listRejected().map((r) => r.reason);
+  await until(() => count(agent) === 1 && spoolOf(agent).admin.listRejected().length === 3, 'one event and three rejected records');
+  const reasons = spoolOf(agent).admin.listRejected().map((r) => r.reason);
   assert.match(reasons[0]!, /^malformed JSON: /);
   assert.match(reasons[1]!, /^payload of 5\d\d\d bytes exceeds maxPayloadBytes 1000$/);
   assert.match(reasons[2]!, /^no mapping rule matches source 'hall2' address '.*\/alarms'$/);
-  assert.equal(agent.spool.admin.listRejected()[0]!.payload.toString(), '{"seq": 1, "order": ');
+  assert.equal(spoolOf(agent).admin.listRejected()[0]!.payload.toString(), '{"seq": 1, "order": ');
   assert.equal(agent.sources.get('hall2')!.status().rejected, 2);
 });
 
@@ -96,9 +97,9 @@ test('a changed topic list is applied across a restart with a persistent session
   await p.publishAsync(`${prefix}/machines/B/count`, JSON.stringify({ seq: 2, order: 'PO1', good: 1 }), { qos: 1 });
   await until(() => count(second) >= 1, 'B arrived');
   await new Promise((r) => setTimeout(r, 300));
-  const keys = second.spool.db.prepare('SELECT idem FROM events').pluck().all();
+  const keys = spoolOf(second).db.prepare('SELECT idem FROM events').pluck().all();
   assert.deepEqual(keys, ['1000/hall2/B/2'], 'the old topic A no longer delivers');
-  assert.equal(second.spool.sourceState('hall2').get('subscriptions'), JSON.stringify([`${prefix}/machines/B/+`]), 'kept in the spool, like the OPC UA node states');
+  assert.equal(spoolOf(second).sourceState('hall2').get('subscriptions'), JSON.stringify([`${prefix}/machines/B/+`]), 'kept in the spool, like the OPC UA node states');
 });
 
 test('an older plantsync\'s subscription file is read once: its topics are unsubscribed, then the spool keeps the list and the file goes', async (t) => {
@@ -108,19 +109,19 @@ test('an older plantsync\'s subscription file is read once: its topics are unsub
   const prefix = uniquePrefix();
   const dir = tempDir(t);
   const first = await subscribedToA(dir, broker, prefix);
-  first.spool.db.prepare('DELETE FROM source_state WHERE source = ?').run('hall2'); // as an older plantsync left it
+  spoolOf(first).db.prepare('DELETE FROM source_state WHERE source = ?').run('hall2'); // as an older plantsync left it
   await first.stop(500);
   const legacy = join(dir, 'mqtt-hall2-subscriptions.json');
   writeFileSync(legacy, JSON.stringify([`${prefix}/machines/A/+`]));
   const second = await startAgent(t, config(dir, broker, prefix, [`${prefix}/machines/B/+`]));
-  await until(() => second.spool.sourceState('hall2').get('subscriptions') !== undefined, 'the list is in the spool');
+  await until(() => spoolOf(second).sourceState('hall2').get('subscriptions') !== undefined, 'the list is in the spool');
   assert.equal(existsSync(legacy), false);
   const p = await publisher(t, broker);
   await p.publishAsync(`${prefix}/machines/A/count`, JSON.stringify({ seq: 1, order: 'PO1', good: 1 }), { qos: 1 });
   await p.publishAsync(`${prefix}/machines/B/count`, JSON.stringify({ seq: 2, order: 'PO1', good: 1 }), { qos: 1 });
   await until(() => count(second) >= 1, 'B arrived');
   await new Promise((r) => setTimeout(r, 300));
-  assert.deepEqual(second.spool.db.prepare('SELECT idem FROM events').pluck().all(), ['1000/hall2/B/2']);
+  assert.deepEqual(spoolOf(second).db.prepare('SELECT idem FROM events').pluck().all(), ['1000/hall2/B/2']);
 });
 
 test('the sample config in the README is a valid mqtt source', async () => {
@@ -164,11 +165,11 @@ test('Sparkplug B: DDATA metrics named through their DBIRTH aliases become event
   await p.publishAsync(`spBv1.0/${group}/DBIRTH/edge-1/PRESS-01`, enc({ timestamp: Date.now(), seq: 0, metrics: [{ name: 'Counter/Good', alias: 7, type: 'UInt32', value: 0 }, { name: 'Order', alias: 8, type: 'String', value: 'PO1' }] }), { qos: 1 });
   await p.publishAsync(`spBv1.0/${group}/DDATA/edge-1/PRESS-01`, enc({ timestamp: 1795760044250, seq: 1, metrics: [{ alias: 7, type: 'UInt32', value: 12 }, { alias: 8, type: 'String', value: 'PO1' }] }), { qos: 1 });
   await until(() => count(agent) === 1, 'one confirmation');
-  const body = JSON.parse(agent.spool.db.prepare('SELECT body FROM events').pluck().get() as string);
+  const body = JSON.parse(spoolOf(agent).db.prepare('SELECT body FROM events').pluck().get() as string);
   assert.equal(body.idempotencyKey, '1000/hall2/edge-1/PRESS-01/1795760044250/1');
   assert.equal(body.payload.yield, 12);
   assert.equal(body.occurredAt, new Date(1795760044250).toISOString());
-  assert.equal(agent.spool.admin.listRejected().length, 0, 'the DBIRTH is consumed by a rule without events');
+  assert.equal(spoolOf(agent).admin.listRejected().length, 0, 'the DBIRTH is consumed by a rule without events');
 });
 
 test('rejected messages are replayed through a fixed mapping: events committed, records removed, audited', async (t) => {
@@ -182,7 +183,7 @@ test('rejected messages are replayed through a fixed mapping: events committed, 
   await new Promise((r) => setTimeout(r, 200));
   const p = await publisher(t, broker);
   await p.publishAsync(`${prefix}/lines/L1/scrap`, JSON.stringify({ id: 'sc-1', qty: 2, reason: 'SC-BURR' }), { qos: 1 });
-  await until(() => first.spool.admin.listRejected().length === 1, 'rejected: no rule yet');
+  await until(() => spoolOf(first).admin.listRejected().length === 1, 'rejected: no rule yet');
   await first.stop(500);
 
   const fixed = config(dir, broker, prefix, [`${prefix}/#`]);
@@ -190,14 +191,14 @@ test('rejected messages are replayed through a fixed mapping: events committed, 
   const second = await startAgent(t, fixed);
   const dry = await second.rejected({ action: 'replay', filter: {}, actor: 'tech', reason: 'scrap rule added in plant1000-v13', dryRun: true });
   assert.deepEqual([dry.count, dry.stillRejected], [1, []]);
-  assert.equal(second.spool.admin.listRejected().length, 1, 'a dry run changes nothing');
+  assert.equal(spoolOf(second).admin.listRejected().length, 1, 'a dry run changes nothing');
   const r = await second.rejected({ action: 'replay', filter: {}, actor: 'tech', reason: 'scrap rule added in plant1000-v13' });
   assert.deepEqual([r.count, r.stillRejected], [1, []]);
-  assert.equal(second.spool.admin.listRejected().length, 0);
-  const body = JSON.parse(second.spool.db.prepare('SELECT body FROM events').pluck().get() as string);
+  assert.equal(spoolOf(second).admin.listRejected().length, 0);
+  const body = JSON.parse(spoolOf(second).db.prepare('SELECT body FROM events').pluck().get() as string);
   assert.equal(body.idempotencyKey, '1000/hall2/sc-1');
   assert.equal(body.source.adapter, 'mqtt');
-  assert.equal(second.spool.admin.auditLog()[0]!.action, 'rejected.replay');
+  assert.equal(spoolOf(second).admin.auditLog()[0]!.action, 'rejected.replay');
 });
 
 test('QoS 2 messages are taken in exactly once and released after the commit', { skip: process.env.MQTT_URL ? false : 'the embedded aedes did not deliver QoS 2 to this subscriber in our runs; runs against Mosquitto in .ci/run' }, async (t) => {
@@ -213,7 +214,7 @@ test('QoS 2 messages are taken in exactly once and released after the commit', {
     await Promise.all(Array.from({ length: 10 }, (_, k) => p.publishAsync(`${prefix}/machines/PRESS-01/count`, JSON.stringify({ seq: i + k, order: 'PO1', good: 1 }), { qos: 2 })));
   }
   await until(() => count(agent) === 300, () => `300 events (have ${count(agent)})`);
-  assert.equal(agent.spool.counter('duplicates'), 0);
+  assert.equal(spoolOf(agent).counter('duplicates'), 0);
 });
 
 test('when the spool refuses business events, nothing is acknowledged and nothing is lost', async (t) => {
@@ -221,7 +222,7 @@ test('when the spool refuses business events, nothing is acknowledged and nothin
   const prefix = uniquePrefix();
   const agent = await startAgent(t, config(tempDir(t), broker, prefix));
   // Simulate a full spool: appends are refused until we let them through again.
-  const spool = agent.spool;
+  const spool = spoolOf(agent);
   const append = spool.append.bind(spool);
   let full = true;
   let acks = 0;
@@ -247,7 +248,7 @@ test('a group the spool refused once is not overtaken by the groups behind it', 
   const broker = await startBroker(t);
   const prefix = uniquePrefix();
   const agent = await startAgent(t, config(tempDir(t), broker, prefix));
-  const spool = agent.spool;
+  const spool = spoolOf(agent);
   const append = spool.append.bind(spool);
   const { SpoolFullError } = await import('../../spool/types.ts');
   let refusals = 1; // the first group is refused once (and retried a second later); later ones would be accepted

@@ -11,7 +11,8 @@ import { Agent } from '../../agent/agent.ts';
 import type { ConfigInput } from '../../agent/config.ts';
 import { makeCertificates } from '../../test/certificates.ts';
 import { tempDir, until } from '../../test/helpers.ts';
-import { launchMosquitto } from './test-broker.ts';
+import { launchMosquitto } from './sim/test-broker.ts';
+import { spoolOf } from '../../agent/inspect.ts';
 
 function config(stateDir: string, url: string, tls: Record<string, string>): ConfigInput {
   return {
@@ -49,7 +50,7 @@ test('over TLS with a client certificate the source connects and takes messages 
   t.after(() => pub.endAsync());
   await pub.publishAsync('tls-test/PRESS-01', JSON.stringify({ seq: 1 }), { qos: 1 });
   const spooled = () => good.sinkStatus('erp').pending + good.sinkStatus('erp').delivered;
-  await until(() => spooled() === 1, () => `the message became an event (rejected: ${JSON.stringify(good.spool.admin.listRejected().map((r) => r.reason))})`);
+  await until(() => spooled() === 1, () => `the message became an event (rejected: ${JSON.stringify(spoolOf(good).admin.listRejected().map((r) => r.reason))})`);
 
   await new Promise((r) => setTimeout(r, 800)); // several reconnect attempts
   assert.equal(noCert.sources.get('hall')!.status().connected, false, 'refused without a client certificate');

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sleep, tempDir, until } from '../../test/helpers.ts';
-import { agentConfig, events, postedYield, pressNodes, startAgent, startSim } from './test-kit.ts';
+import { agentConfig, events, postedYield, pressNodes, startAgent, startSim } from './sim/test-kit.ts';
+import { spoolOf } from '../../agent/inspect.ts';
 
 const byType = (agent: Parameters<typeof events>[0], type: string) => events(agent).filter((e) => e.type === type);
 
@@ -48,7 +49,7 @@ test('every trigger on the simulated press becomes its event, with related nodes
   assert.deepEqual([receipt!.payload.order, receipt!.payload.material, receipt!.payload.batch], ['1000452', 'BRKT-4712', 'L1000452']);
   await until(() => sim.get('dataReady') === false, 'the PLC lowered data-ready after the ack');
   await until(() => byType(agent, 'telemetry').some((e) => e.payload.tag === 'PRESS-01.Order' && e.payload.value === '1000452'), 'order change');
-  assert.equal(agent.spool.admin.listRejected().length, 0, JSON.stringify(agent.spool.admin.listRejected().map((r) => r.reason)));
+  assert.equal(spoolOf(agent).admin.listRejected().length, 0, JSON.stringify(spoolOf(agent).admin.listRejected().map((r) => r.reason)));
 });
 
 test('parts made while the agent is stopped are posted after its restart, each once; republished values post nothing', async (t) => {

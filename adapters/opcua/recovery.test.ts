@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startPausingProxy } from '../../test/pausing-proxy.ts';
 import { sleep, tempDir, until } from '../../test/helpers.ts';
-import { PressLineSim } from './sim.ts';
-import { agentConfig, events, postedYield, pressNodes, startAgent, startSim } from './test-kit.ts';
+import { PressLineSim } from './sim/press-line.ts';
+import { agentConfig, events, postedYield, pressNodes, startAgent, startSim } from './sim/test-kit.ts';
 
 const counterNodes = (sim: PressLineSim) => pressNodes(sim).filter((n) => ['PRESS-01/parts', 'PRESS-01/state', 'order', 'operation'].includes(n.name));
 

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep, tempDir, until } from '../../test/helpers.ts';
-import { agentConfig, postedYield, pressNodes, startAgent, startSim } from './test-kit.ts';
+import { agentConfig, postedYield, pressNodes, startAgent, startSim } from './sim/test-kit.ts';
 
 const cli = (...args: string[]) => execFileSync(process.execPath, [join(import.meta.dirname, '../../cli/main.ts'), ...args], { encoding: 'utf8' });
 

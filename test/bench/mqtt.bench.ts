@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { launchMosquitto } from '../../adapters/mqtt/test-broker.ts';
+import { launchMosquitto } from '../../adapters/mqtt/sim/test-broker.ts';
 import type { Figure } from './report.ts';
 import { startSimProcess } from './sim-process.ts';
 

@@ -1,11 +1,11 @@
 // Shared pieces of the erp-http tests: a sink against a started erp-sim, batches of real canonical events.
 import type { TestContext } from 'node:test';
 import { pino } from 'pino';
-import { buildEvent, type EventDraft } from '../../agent/events.ts';
-import { Metrics, withSchemaDefaults, type Batch } from '../../agent/adapter-kit.ts';
-import { ErpHttpSinkConfig } from './config.ts';
+import { buildEvent, type EventDraft } from '../../../agent/events.ts';
+import { Metrics, withSchemaDefaults, type Batch } from '../../../agent/adapter-kit.ts';
+import { ErpHttpSinkConfig } from '../config.ts';
 import { ErpSim, type ErpSimOptions } from './erp-sim.ts';
-import { ErpHttpSink } from './sink.ts';
+import { ErpHttpSink } from '../sink.ts';
 
 /** Per-item result paths of erp-sim's batch answer. */
 export const simResponse = { itemsPath: 'results', itemStatusPath: 'status', itemErrorPath: 'error', receiptPath: 'documentNumber' };

@@ -3,8 +3,8 @@
 // cycle again, as a machine does after a lost acknowledgement. With it: the source config and the mapping rule that
 // turn its cycles into material consumptions.
 import { connectAsync, type MqttClient } from 'mqtt';
-import type { ConfigInput } from '../../agent/config.ts';
-import type { MqttSourceConfig } from './config.ts';
+import type { ConfigInput } from '../../../agent/config.ts';
+import type { MqttSourceConfig } from '../config.ts';
 
 export const ROBOT_TOPIC = 'plants/1000/lines/L1/machines/ROBOT-01/cycle';
 

@@ -3,14 +3,15 @@
 import type { TestContext } from 'node:test';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Agent } from '../../agent/agent.ts';
-import type { ConfigInput } from '../../agent/config.ts';
-import { tempDir } from '../../test/helpers.ts';
-import type { OpcuaSourceConfig } from './config.ts';
-import { pressMappings } from './sim-config.ts';
-import { PressLineSim, type SimOptions } from './sim.ts';
+import { Agent } from '../../../agent/agent.ts';
+import type { ConfigInput } from '../../../agent/config.ts';
+import { tempDir } from '../../../test/helpers.ts';
+import type { OpcuaSourceConfig } from '../config.ts';
+import { pressMappings } from './press-config.ts';
+import { PressLineSim, type SimOptions } from './press-line.ts';
+import { spoolOf } from '../../../agent/inspect.ts';
 
-export { pressMappings, pressNodes } from './sim-config.ts';
+export { pressMappings, pressNodes } from './press-config.ts';
 
 export async function startSim(t: TestContext, o: Partial<SimOptions> = {}): Promise<PressLineSim> {
   const sim = await PressLineSim.start({ pkiDir: join(tempDir(t), 'sim-pki'), ...o });
@@ -37,7 +38,7 @@ export async function startAgent(t: TestContext, config: ConfigInput): Promise<A
 
 /** Events the spool holds, parsed, in append order. */
 export function events(agent: Agent): { type: string; idempotencyKey: string; payload: Record<string, unknown> }[] {
-  return (agent.spool.db.prepare('SELECT body FROM events ORDER BY seq').pluck().all() as string[]).map((b) => JSON.parse(b) as { type: string; idempotencyKey: string; payload: Record<string, unknown> });
+  return (spoolOf(agent).db.prepare('SELECT body FROM events ORDER BY seq').pluck().all() as string[]).map((b) => JSON.parse(b) as { type: string; idempotencyKey: string; payload: Record<string, unknown> });
 }
 
 export const postedYield = (agent: Agent) => events(agent).filter((e) => e.type === 'production.confirmation').reduce((n, e) => n + (e.payload.yield as number), 0);

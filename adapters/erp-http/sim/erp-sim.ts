@@ -66,6 +66,8 @@ interface Item {
   orderingKey: string;
   sequence: number | undefined;
   type: string;
+  /** A production confirmation's yield (batch mode), summed into `totals`. */
+  yield?: number | undefined;
 }
 
 interface ItemResult {
@@ -78,6 +80,8 @@ interface ItemResult {
 export class ErpSim {
   readonly counters: SimCounters = { requests: 0, batches: 0, received: 0, accepted: 0, duplicates: 0, outOfOrder: 0, rejected: 0, faults: 0, unauthorized: 0, tokensIssued: 0, csrfRefused: 0 };
   /** Accepted events in arrival order. */
+  /** What was booked, summed: the yield of every production confirmation (batch mode). */
+  readonly totals = { confirmedYield: 0 };
   readonly booked: { idempotencyKey: string; orderingKey: string; sequence: number | undefined; documentNumber: string; at: number; occurredAt: number | undefined; mappingVersion?: string | undefined }[] = [];
   /** Arrival time of every request, for pacing assertions. */
   readonly requestTimes: number[] = [];
@@ -261,6 +265,7 @@ export class ErpSim {
     const documentNumber = String(this.nextDoc++);
     this.docs.set(item.idempotencyKey, documentNumber);
     this.counters.accepted++;
+    if (item.type === 'production.confirmation') this.totals.confirmedYield += item.yield ?? 0;
     this.booked.push({ idempotencyKey: item.idempotencyKey, orderingKey: item.orderingKey, sequence: item.sequence, documentNumber, at: Date.now(), occurredAt: item.occurredAt, mappingVersion: item.mappingVersion });
     return { idempotencyKey: item.idempotencyKey, status: 201, documentNumber };
   }
@@ -320,6 +325,7 @@ function itemOf(e: unknown): Item {
     type: String(o.type ?? ''),
     occurredAt: typeof o.occurredAt === 'string' ? Date.parse(o.occurredAt) : undefined,
     mappingVersion: typeof o.mappingVersion === 'string' ? o.mappingVersion : undefined,
+    yield: Number((o.payload as { yield?: unknown } | undefined)?.yield) || 0,
   };
 }
 

@@ -1,6 +1,6 @@
 // Shared pieces of the MQTT source's tests: an agent config with one MQTT source on the test broker and a press
 // counter mapping (production confirmations keyed by machine and sequence number).
-import type { ConfigInput } from '../../agent/config.ts';
+import type { ConfigInput } from '../../../agent/config.ts';
 import type { TestBroker } from './test-broker.ts';
 
 export function config(stateDir: string, broker: TestBroker, prefix: string, topics = [`${prefix}/machines/+/count`], extra: Record<string, unknown> = {}): ConfigInput {

@@ -1,9 +1,9 @@
 // What to configure for the simulated press line (sim.ts): the OPC UA source's nodes, one per trigger kind with
 // read-on-trigger and the handshake, and the mapping rules a plant would write for them. Used by the demo and the
 // tests; a starting point for a real press (adapters/opcua/README.md has a sample for a Siemens-style data block).
-import type { ConfigInput } from '../../agent/config.ts';
-import type { OpcuaSourceConfig } from './config.ts';
-import type { PressLineSim } from './sim.ts';
+import type { ConfigInput } from '../../../agent/config.ts';
+import type { OpcuaSourceConfig } from '../config.ts';
+import type { PressLineSim } from './press-line.ts';
 
 /** The source's nodes: every trigger kind on the simulated press, read-on-trigger and the handshake. */
 export function pressNodes(sim: Pick<PressLineSim, 'nodeIds'>): OpcuaSourceConfig['nodes'] {
