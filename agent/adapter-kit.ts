@@ -11,6 +11,8 @@
 // - redaction: credentials cut out of any text that leaves the agent
 // - TLS: one schema for a client connection's TLS settings and one reading of it
 // - config: a config built in code completed with its schema's defaults, as the agent does at load
+// - HTTP: a request's deadline, a bounded answer, Retry-After, excerpts, what a failure without an answer means;
+//   auth (its schema; bearer, basic, API key, OAuth2 client credentials) with secrets resolved and checked
 export type { SinkAdapter, SourceAdapter, SinkContext } from './adapter.ts';
 export type { Batch, ClaimedEvent, ItemResult, Outcome, Sink, SinkHealth } from './sink.ts';
 export { outcomeOf, sequencedJson } from './sink.ts';
@@ -27,3 +29,5 @@ export { parseJsonExact } from './payload.ts';
 export { CREDENTIAL_HEADER, redactUrls, scrub } from './redact.ts';
 export { TlsOptions, tlsClientOptions } from './tls.ts';
 export { withSchemaDefaults } from './schema-defaults.ts';
+export { EXCERPT_BYTES, excerpt, networkFailure, parseRetryAfter, readBounded, requestDeadline } from './http.ts';
+export { HttpAuth, openAuth, Secret, type Auth, type AuthConfig } from './http-auth.ts';

@@ -3,21 +3,6 @@
 // the event the ERP accepted and mark delivered the one it rejected).
 import type { Getter } from '../../agent/adapter-kit.ts';
 
-/** Reads at most `limit` bytes of a body; `cut` says the rest was dropped (the connection is destroyed). */
-export async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<{ text: string; cut: boolean }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of body) {
-    size += c.length;
-    if (size > limit) {
-      body.destroy();
-      return { text: `${Buffer.concat(chunks).toString('utf8')}... (answer cut at ${limit} bytes)`, cut: true };
-    }
-    chunks.push(c);
-  }
-  return { text: Buffer.concat(chunks).toString('utf8'), cut: false };
-}
-
 /**
  * Why a 2xx answer is not the ERP's (an HTML single-sign-on page from a proxy, a captive portal): undefined when its
  * content type is the expected one, or it has no body. `expected` '' accepts any.

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyError, classifyStatus, excerpt, parseRetryAfter } from './classify.ts';
+import { classifyError, classifyStatus, excerpt } from './classify.ts';
+import { parseRetryAfter } from '../../agent/http.ts';
 
 const o = { duplicateStatus: [409] };
 

@@ -9,7 +9,9 @@
 //                                     event's rejection, decided in sink.ts before anything is sent)
 //   any other status                  rejected, with the status and a bounded excerpt of the body
 // Per-item results in a batch answer go through the same table.
-import type { ItemResult } from '../../agent/adapter-kit.ts';
+import { excerpt, networkFailure, parseRetryAfter, type ItemResult } from '../../agent/adapter-kit.ts';
+
+export { excerpt } from '../../agent/adapter-kit.ts';
 
 /** An answer's result: the kit's per-event result as it is, with hints only this sink reads (pacing, metrics, logs). */
 export type Verdict = ItemResult & {
@@ -33,7 +35,6 @@ export function resultOf(v: Verdict): ItemResult {
 const RETRY = new Set([408, 425, 429, 500, 502, 503, 504]);
 /** Statuses that say "too much": they shrink the adaptive concurrency. */
 const OVERLOAD = new Set([429, 503]);
-export const EXCERPT_BYTES = 512;
 
 export interface ClassifyOptions {
   duplicateStatus: number[];
@@ -56,29 +57,8 @@ export function classifyStatus(status: number, body: string, retryAfter: string 
 
 /** Network-level failures: nothing (or nothing complete) came back. Always retried; the ERP may be restarting. */
 export function classifyError(err: unknown): Verdict {
-  const e = err as { code?: string; name?: string; message?: string };
-  const what = e.code ?? e.name ?? 'error';
-  // undici refuses to build the request. An event's own parts never cause this (its keys are percent-encoded in
-  // headers, its URL is built and checked per event in sink.ts, where a failure is that event's rejection), so what
-  // is left is the sink's own configuration (a header or token value): a retry that says so, never dead letters
-  // for every event, never the breaker; readiness reports the stall.
-  if (e.code === 'UND_ERR_INVALID_ARG' || e.code === 'ERR_INVALID_URL' || e.code === 'ERR_INVALID_CHAR') {
-    return { kind: 'retry', overload: false, keepBackoff: true, config: true, error: `request could not be built (check the sink's headers and auth): ${excerpt(e.message ?? String(err))}` };
-  }
-  const timeout = /TIMEOUT|Timeout|AbortError/.test(what) || /timeout/i.test(e.message ?? '');
-  return { kind: 'retry', overload: timeout, error: `${what}: ${excerpt(e.message ?? String(err))}` };
-}
-
-/** Retry-After as delta-seconds or an HTTP date, in ms; undefined when absent or unreadable. No cap here. */
-export function parseRetryAfter(v: string | undefined, now = Date.now()): number | undefined {
-  if (!v) return undefined;
-  const t = v.trim();
-  if (/^\d+$/.test(t)) return Number(t) * 1000;
-  const at = Date.parse(t);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-export function excerpt(s: string): string {
-  const clean = s.replace(/\s+/g, ' ').trim();
-  return clean.length > EXCERPT_BYTES ? `${clean.slice(0, EXCERPT_BYTES)}... (${clean.length} chars)` : clean;
+  // A request undici refused to build is the sink's own configuration: a retry that says so, never dead letters
+  // for every event, never the breaker (networkFailure); readiness reports the stall.
+  const f = networkFailure(err);
+  return { kind: 'retry', overload: f.overload, error: f.error, ...(f.config && { keepBackoff: true, config: true }) };
 }

@@ -1,27 +1,6 @@
 // Config schema of the ERP HTTP sink.
 import Type, { type Static } from 'typebox';
-import { TlsOptions } from '../../agent/adapter-kit.ts';
-
-const Secret = Type.String({ minLength: 1, description: 'A value, or ${env:NAME} / ${file:PATH} (resolved when the sink starts; never logged)' });
-
-const Auth = Type.Union([
-  Type.Object({ type: Type.Literal('none') }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('bearer'), token: Secret }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('basic'), user: Type.String({ minLength: 1 }), password: Secret }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('apiKey'), header: Type.String({ minLength: 1 }), value: Secret }, { additionalProperties: false }),
-  Type.Object(
-    {
-      type: Type.Literal('oauth2'),
-      tokenUrl: Type.String({ minLength: 1 }),
-      clientId: Type.String({ minLength: 1 }),
-      clientSecret: Secret,
-      scope: Type.Optional(Type.String()),
-      audience: Type.Optional(Type.String()),
-      refreshBeforeSec: Type.Optional(Type.Integer({ minimum: 0, default: 60, description: 'Refresh the token this long before it expires' })),
-    },
-    { additionalProperties: false },
-  ),
-]);
+import { HttpAuth, Secret, TlsOptions } from '../../agent/adapter-kit.ts';
 
 const Route = Type.Object(
   {
@@ -51,7 +30,7 @@ export const ErpHttpSinkConfig = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    auth: Type.Optional(Auth),
+    auth: Type.Optional(HttpAuth),
     tls: Type.Optional(TlsOptions),
     timeoutMs: Type.Integer({ minimum: 100, default: 30_000, description: 'Whole request, headers and body' }),
     connectTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),

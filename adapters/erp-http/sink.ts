@@ -2,11 +2,10 @@
 // over a keep-alive undici pool, with idempotency keys, auth, TLS, pacing, and every answer classified in
 // classify.ts. It never throws for remote trouble: it returns an outcome for the dispatcher to settle.
 import { Agent, request } from 'undici';
-import { tlsClientOptions, type SinkContext, type Logger, type Metrics, resolveSecret, type Batch, type ClaimedEvent, type ItemResult, type Outcome, outcomeOf, sequencedJson, type Sink, type SinkHealth, compilePath, compileJsonTemplate, compileTemplate, type Expr, type Getter, type Scope, Pacing, CREDENTIAL_HEADER, scrub } from '../../agent/adapter-kit.ts';
-import { createAuth, type Auth } from './auth.ts';
+import { tlsClientOptions, type SinkContext, type Logger, type Metrics, resolveSecret, type Batch, type ClaimedEvent, type ItemResult, type Outcome, outcomeOf, sequencedJson, type Sink, type SinkHealth, compilePath, compileJsonTemplate, compileTemplate, type Expr, type Getter, type Scope, Pacing, CREDENTIAL_HEADER, scrub, openAuth, type Auth, readBounded, requestDeadline } from '../../agent/adapter-kit.ts';
 import { classifyError, classifyStatus, excerpt, resultOf, type ClassifyOptions, type Verdict } from './classify.ts';
 import type { ErpHttpSinkConfig } from './config.ts';
-import { matchItems, readBounded, unexpectedType } from './answer.ts';
+import { matchItems, unexpectedType } from './answer.ts';
 
 interface Answer {
   status: number;
@@ -74,16 +73,11 @@ export class ErpHttpSink implements Sink {
       bodyTimeout: c.timeoutMs,
       connect: tlsClientOptions(c.tls, `${where}.tls`),
     });
-    const auth = c.auth && Object.fromEntries(Object.entries(c.auth).map(([k, v]) => [k, typeof v === 'string' ? secret(v, `auth.${k}`) : v]));
-    this.auth = createAuth(auth as typeof c.auth, this.dispatcher, c.url);
-    if (c.auth && c.auth.type !== 'oauth2') {
-      for (const v of Object.values(await this.auth.headers(new AbortController().signal))) {
-        if (!/^[\t\x20-\x7e]*$/.test(v)) throw new Error(`${where}.auth: the credential is not printable ASCII, so no request could carry it`);
-      }
-    }
+    const { auth, secrets } = await openAuth(c.auth, this.dispatcher, c.url, where);
+    this.auth = auth;
+    for (const v of secrets) this.secrets.add(v);
     this.headers = Object.fromEntries(Object.entries(c.headers ?? {}).map(([k, v]) => [k.toLowerCase(), secret(v, `headers.${k}`)]));
     this.remember(this.headers);
-    for (const [k, v] of Object.entries(auth ?? {})) if (k !== 'type' && typeof v === 'string' && /token|password|value|secret/i.test(k)) this.secrets.add(v);
     // A header no request could carry is the sink's configuration problem: refused here, at start, by name, rather
     // than found on every request (where it would dead-letter every event or retry for ever).
     for (const [k, v] of Object.entries(this.headers)) {
@@ -358,26 +352,5 @@ function eventHeaders(e: ClaimedEvent): Record<string, string> {
     'x-plantsync-ordering-key': headerValue(e.orderingKey),
     'x-plantsync-sequence': String(e.seq),
     'x-plantsync-event-type': e.type,
-  };
-}
-
-/**
- * The whole exchange's deadline, joined with the caller's signal, and released as soon as the exchange ends.
- * AbortSignal.any with AbortSignal.timeout kept every request's signals, timer and weak references alive until the
- * timer fired (30 s by default): thousands of live objects at a few hundred requests a second (heap snapshots of
- * the MQTT benchmark here), each copied by the young-generation GC before it could die.
- */
-function requestDeadline(outer: AbortSignal, ms: number): { signal: AbortSignal; done: () => void } {
-  const ac = new AbortController();
-  const onOuter = () => ac.abort(outer.reason);
-  if (outer.aborted) onOuter();
-  else outer.addEventListener('abort', onOuter, { once: true });
-  const timer = setTimeout(() => ac.abort(Object.assign(new Error(`request timeout: no complete answer within ${ms} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' })), ms).unref();
-  return {
-    signal: ac.signal,
-    done: () => {
-      clearTimeout(timer);
-      outer.removeEventListener('abort', onOuter);
-    },
   };
 }

@@ -1,14 +1,37 @@
-// Authentication headers for ERP requests. OAuth2 client credentials: the token is cached, refreshed before it
-// expires (one refresh at a time however many requests wait), and dropped on a 401 so the sink can refresh and
-// retry once. Secret values are resolved by the caller and never logged.
+// Authentication for HTTP sinks, in the adapter kit: its config schema and the headers it puts on a request.
+// bearer, basic (an SAP communication user), API key, OAuth2 client credentials: the token is cached, refreshed
+// before it expires (one refresh at a time however many requests wait), and dropped on a 401 so the sink can
+// refresh and retry once. Secrets are resolved when the sink opens (${env:...}, ${file:...}) and never logged.
+import Type, { type Static } from 'typebox';
 import { request, type Dispatcher } from 'undici';
-import type { ErpHttpSinkConfig } from './config.ts';
-import { readBounded } from './answer.ts';
+import { readBounded } from './http.ts';
+import { resolveSecret } from './secrets.ts';
+
+export const Secret = Type.String({ minLength: 1, description: 'A value, or ${env:NAME} / ${file:PATH} (resolved when the sink starts; never logged)' });
+
+export const HttpAuth = Type.Union([
+  Type.Object({ type: Type.Literal('none') }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('bearer'), token: Secret }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('basic'), user: Type.String({ minLength: 1 }), password: Secret }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('apiKey'), header: Type.String({ minLength: 1 }), value: Secret }, { additionalProperties: false }),
+  Type.Object(
+    {
+      type: Type.Literal('oauth2'),
+      tokenUrl: Type.String({ minLength: 1 }),
+      clientId: Type.String({ minLength: 1 }),
+      clientSecret: Secret,
+      scope: Type.Optional(Type.String()),
+      audience: Type.Optional(Type.String()),
+      refreshBeforeSec: Type.Optional(Type.Integer({ minimum: 0, default: 60, description: 'Refresh the token this long before it expires' })),
+    },
+    { additionalProperties: false },
+  ),
+]);
 
 /** A token answer is a few hundred bytes; 64 KiB leaves room for large JWTs. */
 const TOKEN_ANSWER_LIMIT = 65_536;
 
-export type AuthConfig = NonNullable<ErpHttpSinkConfig['auth']>;
+export type AuthConfig = Static<typeof HttpAuth>;
 
 export interface Auth {
   headers(signal: AbortSignal): Promise<Record<string, string>>;
@@ -92,4 +115,21 @@ class OAuth2 implements Auth {
     this.refreshAt = Date.now() + Math.max(0, ttl - (this.cfg.refreshBeforeSec ?? 60)) * 1000;
     return doc.access_token;
   }
+}
+
+/**
+ * The sink's auth with its secrets resolved (named by their config path when missing), checked at start: a
+ * credential no request could carry (not printable ASCII) is refused here, by name. `secrets` are the values to
+ * scrub from anything the remote side echoes.
+ */
+export async function openAuth(cfg: AuthConfig | undefined, dispatcher: Dispatcher, baseUrl: string, where: string): Promise<{ auth: Auth; secrets: string[] }> {
+  const resolved = cfg && (Object.fromEntries(Object.entries(cfg).map(([k, v]) => [k, typeof v === 'string' && k !== 'type' ? resolveSecret(v, `${where}.auth.${k}`) : v])) as AuthConfig);
+  const auth = createAuth(resolved, dispatcher, baseUrl);
+  if (resolved && resolved.type !== 'oauth2') {
+    for (const v of Object.values(await auth.headers(new AbortController().signal))) {
+      if (!/^[\t\x20-\x7e]*$/.test(v)) throw new Error(`${where}.auth: the credential is not printable ASCII, so no request could carry it`);
+    }
+  }
+  const secrets = Object.entries(resolved ?? {}).flatMap(([k, v]) => (k !== 'type' && typeof v === 'string' && /token|password|value|secret/i.test(k) ? [v] : []));
+  return { auth, secrets };
 }
