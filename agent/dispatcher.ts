@@ -176,7 +176,7 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
 
   private async run(claim: Claim): Promise<void> {
     const started = performance.now();
-    const batch: Batch = { id: claim.id, key: claim.batchKey, attempt: claim.attempts, events: claim.events };
+    const batch: Batch = { id: claim.id, key: claim.batchKey, attempt: claim.attempts, resend: claim.resend, events: claim.events };
     let outcome: Outcome;
     try {
       // The claim must be on disk before the batch leaves: after a power cut it is re-sent under the same key.

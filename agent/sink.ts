@@ -12,6 +12,11 @@ export interface Batch {
   key: string;
   /** 0 on the first send. */
   attempt: number;
+  /**
+   * The same batch went out before (a retry, or a claim a restart found in the spool): it may have been booked
+   * although no answer said so. A sink whose target does not de-duplicate looks before sending it again.
+   */
+  resend: boolean;
   events: ClaimedEvent[];
 }
 

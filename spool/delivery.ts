@@ -87,7 +87,7 @@ export class Delivery {
       due.handedOut = true;
       if (due.attempts > 0 || due.notBefore === 0) s.redeliveries++;
       const rows = this.load(due.seqs);
-      return toClaim(s.name, due, rows);
+      return toClaim(s.name, due, rows, true);
     }
     if (s.nothingClaimable) return undefined;
     const eligible: OutboxRow[] = [];
@@ -169,7 +169,7 @@ export class Delivery {
     });
     this.deps.committed();
     if (!c) return this.claim(s, maxEvents, maxBytes, spread, onePerKey); // only moved blocked rows aside: look again
-    return toClaim(s.name, c, taken);
+    return toClaim(s.name, c, taken, false);
   }
 
   /** Events by seq, in the given (ascending) order. A dense run is read as one range instead of one lookup each. */
@@ -315,7 +315,7 @@ export function batchKeyOf(idempotencyKeys: string[]): string {
   return h.digest('base64url').slice(0, 32);
 }
 
-function toClaim(sink: string, c: ClaimState, rows: ScanRow[]): Claim {
+function toClaim(sink: string, c: ClaimState, rows: ScanRow[], resend: boolean): Claim {
   const events: ClaimedEvent[] = rows.map((r) => ({
     seq: r.seq,
     idempotencyKey: r.idem,
@@ -325,5 +325,5 @@ function toClaim(sink: string, c: ClaimState, rows: ScanRow[]): Claim {
     occurredAt: r.occurred_at,
     body: r.body,
   }));
-  return { id: c.id, sink, batchKey: c.batchKey, attempts: c.attempts, events };
+  return { id: c.id, sink, batchKey: c.batchKey, attempts: c.attempts, resend, events };
 }

@@ -121,6 +121,7 @@ test('a key that must retry waits alone: other keys keep flowing, and the retry 
   assert.equal(again.batchKey, a.batchKey);
   assert.deepEqual(again.events.map((e) => e.seq), [1]);
   assert.equal(again.attempts, 1);
+  assert.deepEqual([a.resend, b.resend, again.resend], [false, false, true], 'a batch going out again says so');
   s.settle(again, { kind: 'delivered' });
   assert.deepEqual(s.claim('erp', 10)!.events.map((e) => e.seq), [3], "A's later event follows, in order");
 });
@@ -214,6 +215,7 @@ test('a claim survives a restart: the same batch goes out again under the same k
   assert.equal(again.batchKey, c.batchKey);
   assert.deepEqual(again.events.map((e) => e.seq), [1, 2]);
   assert.equal(s2.redeliveries('erp'), 1);
+  assert.deepEqual([c.resend, again.resend], [false, true], 'it may have reached the target before the crash, though it was never settled');
 });
 
 test('fan-out: each sink has its own delivery state, so one slow sink holds back nobody', async (t) => {

@@ -44,6 +44,12 @@ export interface Claim {
   batchKey: string;
   /** Deliveries tried before this one (0 on the first send). */
   attempts: number;
+  /**
+   * This batch was claimed before and is going out again unchanged: after a failure, or after a restart found it
+   * in the file (it may have reached the target before the crash, even with attempts 0). A sink that cannot rely on
+   * the target de-duplicating checks what the target already booked before sending it again.
+   */
+  resend: boolean;
   events: ClaimedEvent[];
 }
 

@@ -11,6 +11,7 @@ function batch(events: [seq: number, key: string, okey: string][]): Batch {
     id: 1,
     key: 'b',
     attempt: 0,
+    resend: false,
     events: events.map(([seq, idempotencyKey, orderingKey]) => ({ seq, idempotencyKey, orderingKey, correlationId: idempotencyKey, type: 'scrap', occurredAt: 0, body: '{}' })),
   };
 }

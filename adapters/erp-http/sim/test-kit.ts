@@ -43,6 +43,7 @@ export function batchOf(drafts: EventDraft[], key = `batch-${++seq}`): Batch {
     id: seq,
     key,
     attempt: 0,
+    resend: false,
     events: drafts.map((d) => {
       const r = buildEvent(d, 'test');
       if (!r.ok) throw new Error(r.reason);
