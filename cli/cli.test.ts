@@ -50,6 +50,15 @@ test('the demo runs the OPC UA press and the MQTT robot through the agent into t
   assert.ok(Number(m[3]) > 50, `${m[3]} parts`);
 });
 
+test('the demo against the SAP simulator: confirmations and material movements booked as SAP documents once each through an SAP outage, the rest to the MES', async () => {
+  const r = await plantsync('demo', '--erp', 'sap', '--duration', '5', '--outage-at', '1', '--outage-for', '1', '--rate', '40');
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /SAP OData sink -> SAP simulator/);
+  const m = /^OK: (\d+) events spooled, \1 posted \((\d+) SAP documents, 0 booked twice\) exactly once .* 0 out of order, 0 rejected; yield confirmed (\d+) of \3 parts counted by the press$/m.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.ok(Number(m[2]) > 50 && Number(m[3]) > 50, `${m[2]} SAP documents, ${m[3]} parts`);
+});
+
 test('run starts on a config, logs JSON lines, and stops cleanly on SIGTERM', async (t) => {
   const dir = tempDir(t);
   const path = join(dir, 'plantsync.json');
@@ -76,6 +85,22 @@ test('erp-sim serves the batch endpoint and its counters over HTTP', async (t) =
   assert.deepEqual(await post.json(), { results: [{ idempotencyKey: 'k1', status: 201, documentNumber: '4900000000' }] });
   const counters = (await (await fetch(`${url}/_sim/counters`)).json()) as { accepted: number };
   assert.equal(counters.accepted, 1);
+});
+
+test('erp-sim --profile sap serves the SAP services: a CSRF token on Fetch, a $batch without one refused as SAP does', async (t) => {
+  const p = spawn(process.execPath, [main, 'erp-sim', '--profile', 'sap', '--port', '0', '--duration', '20']);
+  t.after(() => p.kill('SIGKILL'));
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await until(() => /listening on (http:\/\/\S+) /.test(out), 'the SAP simulator up', 20_000);
+  const url = /listening on (http:\/\/\S+) /.exec(out)![1]!;
+  const root = `${url}/sap/opu/odata/sap/API_PROD_ORDER_CONFIRMATION_2_SRV/`;
+  const fetched = await fetch(root, { headers: { 'x-csrf-token': 'Fetch' } });
+  assert.equal(fetched.status, 200);
+  assert.match(fetched.headers.get('x-csrf-token') ?? '', /^\w{24}$/);
+  const refused = await fetch(`${root}$batch`, { method: 'POST', headers: { 'content-type': 'multipart/mixed; boundary=b' }, body: '--b--\r\n' });
+  assert.equal(refused.status, 403);
+  assert.equal(refused.headers.get('x-csrf-token'), 'Required');
 });
 
 test('opcua-sim serves the press line and names its nodes', async (t) => {

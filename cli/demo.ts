@@ -14,11 +14,13 @@ import { Agent } from '../agent/agent.ts';
 import type { ConfigInput } from '../agent/config.ts';
 import { createLogger } from '../agent/log.ts';
 import { ErpSim } from '../adapters/erp-http/sim/erp-sim.ts';
+import { confirmedYield, SapSim } from '../adapters/sap-odata/sim/sap-sim.ts';
 import { robotMappings, robotSource, WeldingRobotSim } from '../adapters/mqtt/sim/machine.ts';
 import { pressMappings, pressNodes } from '../adapters/opcua/sim/press-config.ts';
 import { PressLineSim } from '../adapters/opcua/sim/press-line.ts';
 
 interface DemoOptions {
+  erp: string;
   duration?: string;
   rate: string;
   stateDir?: string;
@@ -35,14 +37,19 @@ export function register(program: Command): void {
     .option('--state-dir <dir>', 'keep the spool and the PKI here (default: a temporary folder, removed at exit)')
     .option('--outage-at <s>', 'the ERP goes down this many seconds in', '6')
     .option('--outage-for <s>', 'and stays down this long', '4')
+    .option('--erp <kind>', "'http': the reference ERP receiver (erp-sim); 'sap': the SAP S/4HANA simulator (OData v2 $batch) for confirmations and material movements, erp-sim as the MES for the rest", 'http')
     .action((o: DemoOptions) => demo(o));
 }
 
 async function demo(o: DemoOptions): Promise<void> {
   const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), 'plantsync-demo-'));
   const rate = Number(o.rate);
+  if (o.erp !== 'http' && o.erp !== 'sap') throw new Error(`--erp: '${o.erp}' is neither http nor sap`);
   const erp = new ErpSim();
   await erp.start();
+  const sap = o.erp === 'sap' ? new SapSim() : undefined;
+  await sap?.start();
+  const sapTypes = ['production.confirmation', 'material.consumption', 'goods.receipt', 'scrap'];
   const press = await PressLineSim.start({ pkiDir: join(stateDir, 'opcua-sim-pki') });
   const aedes = await Aedes.createBroker();
   const broker = createServer(aedes.handle);
@@ -62,14 +69,23 @@ async function demo(o: DemoOptions): Promise<void> {
         protect: { breakerFailures: 3, breakerOpenMs: 500, breakerMaxOpenMs: 2000 },
         delivery: { concurrency: 4, maxEvents: 500, backoff: { baseMs: 200, capMs: 2000 } },
       },
+      ...(sap && { s4: { type: 'sap-odata', url: sap.url, client: '100', protect: { breakerFailures: 3, breakerOpenMs: 500, breakerMaxOpenMs: 2000 }, delivery: { concurrency: 2, maxEvents: 100, backoff: { baseMs: 200, capMs: 2000 } } } }),
     },
-    routes: [{ sink: 'erp', types: '*', onReject: 'park' }],
+    routes: sap
+      ? [
+          { sink: 's4', types: sapTypes, onReject: 'park' },
+          { sink: 'erp', types: ['machine.downtime', 'quality.hold', 'telemetry', 'source.gap'], onReject: 'park' },
+        ]
+      : [{ sink: 'erp', types: '*', onReject: 'park' }],
     mappings: [...(pressMappings ?? []), ...(robotMappings ?? [])],
   } as ConfigInput;
   const log = createLogger({ level: process.env.PLANTSYNC_LOG_LEVEL ?? 'warn' });
   const agent = new Agent({ config, configVersion: 'demo', log });
   await agent.start();
-  console.log(`plantsync demo: OPC UA press line (${press.endpoint}) and MQTT robot (${mqttUrl}) -> spool (${join(stateDir, 'spool.db')}) -> ERP HTTP sink -> erp-sim at ${erp.url}; Ctrl-C to stop`);
+  const target = sap ? `SAP OData sink -> SAP simulator at ${sap.url} (confirmations, material movements), ERP HTTP sink -> erp-sim at ${erp.url} (the rest)` : `ERP HTTP sink -> erp-sim at ${erp.url}`;
+  console.log(`plantsync demo: OPC UA press line (${press.endpoint}) and MQTT robot (${mqttUrl}) -> spool (${join(stateDir, 'spool.db')}) -> ${target}; Ctrl-C to stop`);
+  // What the ERP side booked: erp-sim's counters, and SAP's documents when SAP takes part (never twice, by reference).
+  const booked = () => erp.counters.accepted + (sap?.counters.booked ?? 0);
   const until = Date.now() + 10_000;
   while (!agent.sources.get('press')!.status().connected && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   press.runShift(1000 / rate);
@@ -78,19 +94,20 @@ async function demo(o: DemoOptions): Promise<void> {
   const seconds = () => (Date.now() - started) / 1000;
   let outageUntil = 0;
   const outage = setTimeout(() => {
-    erp.setFault({ mode: 'down' }, Number(o.outageFor) * 1000);
+    if (sap) sap.unavailableFor(Number(o.outageFor) * 1000);
+    else erp.setFault({ mode: 'down' }, Number(o.outageFor) * 1000);
     outageUntil = Date.now() + Number(o.outageFor) * 1000;
     console.log(`-- ERP down for ${o.outageFor} s (connections reset): events keep spooling; the breaker opens; the drain is paced`);
   }, Number(o.outageAt) * 1000);
 
   const progress = () => {
-    const s = agent.sinkStatus('erp');
+    const s = agent.sinkStatus(sap ? 's4' : 'erp');
     const st = agent.ingestStats;
     const src = (n: string) => agent.sources.get(n)!.status();
     console.log(
       `t=${seconds().toFixed(0).padStart(3)}s  press ${src('press').connected ? 'up' : 'DOWN'} ${press.get('parts')} parts  robot ${robot.published} cycles  ` +
         `spooled ${st.accepted}  duplicates ${st.duplicates}  delivered ${s.delivered}  backlog ${s.pending + s.held}  retries ${s.retried}  ` +
-        `| ERP accepted ${erp.counters.accepted}  duplicate posts ${erp.counters.duplicates}  out of order ${erp.counters.outOfOrder}` +
+        (sap ? `| SAP booked ${sap.counters.booked}  booked twice ${sap.counters.bookedTwice}  MES accepted ${erp.counters.accepted}` : `| ERP accepted ${erp.counters.accepted}  duplicate posts ${erp.counters.duplicates}  out of order ${erp.counters.outOfOrder}`) +
         (Date.now() < outageUntil ? '  [ERP DOWN]' : ''),
     );
   };
@@ -108,23 +125,25 @@ async function demo(o: DemoOptions): Promise<void> {
   const settled = Date.now() + 2000; // the last values and messages reach the spool
   while (Date.now() < settled) await new Promise((r) => setTimeout(r, 50));
   const drainBy = Date.now() + 30_000;
-  while (Date.now() < drainBy && erp.counters.accepted < agent.ingestStats.accepted) await new Promise((r) => setTimeout(r, 50));
+  while (Date.now() < drainBy && booked() < agent.ingestStats.accepted) await new Promise((r) => setTimeout(r, 50));
   clearInterval(timer);
   progress();
   // Every part the press counted is in a confirmation the ERP booked (its first reading, 0, was the baseline).
-  const yieldPosted = erp.totals.confirmedYield;
+  const yieldPosted = sap ? confirmedYield(sap) : erp.totals.confirmedYield;
   const parts = press.get('parts') as number;
   await agent.stop(5000);
   await press.stop();
   await new Promise<void>((r) => aedes.close(() => r()));
   broker.close();
   await erp.close();
+  await sap?.close();
   if (!o.stateDir) rmSync(stateDir, { recursive: true, force: true });
 
   const rejected = agent.ingestStats.rejected;
-  const ok = erp.counters.accepted === agent.ingestStats.accepted && erp.counters.outOfOrder === 0 && rejected === 0 && yieldPosted === parts;
+  const twice = sap?.counters.bookedTwice ?? 0;
+  const ok = booked() === agent.ingestStats.accepted && erp.counters.outOfOrder === 0 && twice === 0 && rejected === 0 && yieldPosted === parts;
   console.log(
-    `${ok ? 'OK' : 'FAILED'}: ${agent.ingestStats.accepted} events spooled, ${erp.counters.accepted} posted to ERP exactly once ` +
+    `${ok ? 'OK' : 'FAILED'}: ${agent.ingestStats.accepted} events spooled, ${booked()} posted ${sap ? `(${sap.counters.booked} SAP documents, ${twice} booked twice)` : 'to ERP'} exactly once ` +
       `(${agent.ingestStats.duplicates} resent robot messages recognised, ${robot.resent} resent), ${erp.counters.outOfOrder} out of order, ${rejected} rejected; ` +
       `yield confirmed ${yieldPosted} of ${parts} parts counted by the press`,
   );

@@ -1,8 +1,9 @@
 // `plantsync erp-sim`: the reference ERP receiver as a standalone server, for trying a config against something
-// that answers like an ERP. Faults: POST /_sim/fault {"mode":"status","status":503,"retryAfter":"30","forMs":60000},
+// that answers like an ERP; `--profile sap`: the SAP S/4HANA (OData v2) simulator instead. Faults: POST /_sim/fault {"mode":"status","status":503,"retryAfter":"30","forMs":60000},
 // {"mode":"down"}, {"mode":"slow","latencyMs":2000}, {} to clear; counters: GET /_sim/counters.
 import type { Command } from 'commander';
 import { ErpSim } from '../adapters/erp-http/sim/erp-sim.ts';
+import { SapSim } from '../adapters/sap-odata/sim/sap-sim.ts';
 
 export function register(program: Command): void {
   program
@@ -12,8 +13,11 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--bearer <token>', 'require this bearer token')
     .option('--duration <s>', 'stop after this many seconds')
+    .option('--profile <kind>', "'http': the generic batch API; 'sap': SAP S/4HANA OData v2 ($batch, CSRF, SAP errors; services under /sap/opu/odata/sap/)", 'http')
     .option('--key-order <how>', "batch items: 'independent' (each on its own, the default) or 'stop-at-failure' (a key's later items refused after its first failure)", 'independent')
-    .action(async (o: { port: string; host: string; bearer?: string; duration?: string; keyOrder: string }) => {
+    .action(async (o: { port: string; host: string; bearer?: string; duration?: string; keyOrder: string; profile: string }) => {
+      if (o.profile !== 'http' && o.profile !== 'sap') throw new Error(`--profile: '${o.profile}' is neither http nor sap`);
+      if (o.profile === 'sap') return runSap(Number(o.port), o.host, o.duration);
       if (o.keyOrder !== 'independent' && o.keyOrder !== 'stop-at-failure') throw new Error(`--key-order: '${o.keyOrder}' is neither independent nor stop-at-failure`);
       const sim = new ErpSim({ port: Number(o.port), host: o.host, keyOrder: o.keyOrder, ...(o.bearer && { bearer: o.bearer }) });
       await sim.start();
@@ -28,4 +32,19 @@ export function register(program: Command): void {
       console.log(JSON.stringify(sim.counters));
       await sim.close();
     });
+}
+
+async function runSap(port: number, host: string, duration: string | undefined): Promise<void> {
+  const sim = new SapSim({ port, host });
+  await sim.start();
+  console.log(`SAP simulator listening on ${sim.url} (services: ${sim.url}/sap/opu/odata/sap/API_PROD_ORDER_CONFIRMATION_2_SRV/, .../API_MATERIAL_DOCUMENT_SRV/)`);
+  const timer = setInterval(() => console.log(JSON.stringify(sim.counters)), 5000);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+    if (duration) setTimeout(resolve, Number(duration) * 1000);
+  });
+  clearInterval(timer);
+  console.log(JSON.stringify(sim.counters));
+  await sim.close();
 }

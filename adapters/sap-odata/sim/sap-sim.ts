@@ -24,6 +24,9 @@ export interface SapSimOptions {
   csrfTtlMs?: number;
   /** De-duplicate by SAP's RequestID header, as a system with idempotent services enabled. */
   requestIdDedup?: boolean;
+  /** Where to listen (default: any free port on loopback). */
+  port?: number;
+  host?: string;
 }
 
 type Fault = { kind: 'drop-after-commit' } | { kind: 'status'; status: number; retryAfterSec?: number } | { kind: 'slow'; ms: number };
@@ -32,6 +35,11 @@ const ENTITIES: Record<string, { reference: string; receipt: (n: number, body: R
   ProdnOrdConf2: { reference: 'ConfirmationText', receipt: (n) => ({ ConfirmationGroup: String(1_000_000 + n), ConfirmationCount: '1' }) },
   A_MaterialDocumentHeader: { reference: 'MaterialDocumentHeaderText', receipt: (n) => ({ MaterialDocument: String(4_900_000_000 + n), MaterialDocumentYear: '2026' }) },
 };
+
+/** The yield of every production confirmation SAP booked, summed (what the demo checks against the press). */
+export function confirmedYield(sim: SapSim): number {
+  return sim.booked.reduce((n, d) => n + (d.entitySet === 'ProdnOrdConf2' ? Number(d.body.ConfirmationYieldQuantity) || 0 : 0), 0);
+}
 
 export class SapSim {
   url = '';
@@ -44,6 +52,7 @@ export class SapSim {
   private readonly faults: Fault[] = [];
   private readonly requestIds = new Map<string, { type: string; body: string }>();
   private next = 1;
+  private downUntil = 0;
   private readonly opts: SapSimOptions;
 
   constructor(opts: SapSimOptions = {}) {
@@ -52,8 +61,9 @@ export class SapSim {
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => void this.handle(req, res).catch((err: unknown) => (res.headersSent ? res.destroy() : this.send(res, 500, { error: { code: 'SIM/500', message: { lang: 'en', value: String(err) } } }))));
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+    const host = this.opts.host ?? '127.0.0.1';
+    await new Promise<void>((r) => this.server!.listen(this.opts.port ?? 0, host, r));
+    this.url = `http://${host.includes(':') ? `[${host}]` : host}:${(this.server!.address() as AddressInfo).port}`;
   }
 
   async close(): Promise<void> {
@@ -76,6 +86,11 @@ export class SapSim {
     this.locks.set(order, times);
   }
 
+  /** SAP is down for a while: every request is answered 503 (the demo's outage). */
+  unavailableFor(ms: number): void {
+    this.downUntil = Date.now() + ms;
+  }
+
   /** Faults for the next $batch requests, one each, in order. */
   fault(...f: Fault[]): void {
     this.faults.push(...f);
@@ -83,6 +98,7 @@ export class SapSim {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.counters.requests++;
+    if (Date.now() < this.downUntil) return this.send(res, 503, { error: { code: '/IWFND/CM_BEC/026', message: { lang: 'en', value: 'Service unavailable' } } });
     if (this.opts.user && req.headers.authorization !== `Basic ${Buffer.from(`${this.opts.user}:${this.opts.password}`).toString('base64')}`) {
       return this.send(res, 401, { error: { code: '/IWFND/CM_CONSUMER/401', message: { lang: 'en', value: 'Logon failed' } } });
     }
