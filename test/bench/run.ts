@@ -1,11 +1,12 @@
 // `npm run bench`: every benchmark, one summary line per figure, results as JSON in bench-results/.
 // BENCH_BACKLOG sets the backlog for the spool's "cost does not grow" figures (default 10,000,000);
 // BENCH_ERP_BACKLOG the backlog drained into erp-sim (default 1,000,000); BENCH_MQTT_MESSAGES the MQTT throughput burst
-// (default 200,000). BENCH_ONLY=spool|erp|mapping|mqtt|opcua|binary runs one
-// group.
+// (default 200,000); BENCH_SAP_EVENTS the events drained into each of erp-sim and the SAP simulator (default
+// 100,000). BENCH_ONLY=spool|erp|sap|mapping|mqtt|opcua|binary runs one group.
 import { printFigure, writeResults, type Figure } from './report.ts';
 import { spoolBenchmarks } from './spool.bench.ts';
 import { erpBenchmarks } from './erp.bench.ts';
+import { sapBenchmarks } from './sap.bench.ts';
 import { mappingBenchmarks } from './mapping.bench.ts';
 import { mqttBenchmarks } from './mqtt.bench.ts';
 import { opcuaBenchmarks } from './opcua.bench.ts';
@@ -15,6 +16,7 @@ const only = process.env.BENCH_ONLY;
 const groups: [string, () => Promise<Figure[]>][] = [
   ['spool', () => spoolBenchmarks(Number(process.env.BENCH_BACKLOG ?? 10_000_000))],
   ['erp', () => erpBenchmarks(Number(process.env.BENCH_ERP_BACKLOG ?? 1_000_000))],
+  ['sap', () => sapBenchmarks(Number(process.env.BENCH_SAP_EVENTS ?? 100_000))],
   ['mapping', async () => mappingBenchmarks()],
   ['mqtt', () => mqttBenchmarks(Number(process.env.BENCH_MQTT_MESSAGES ?? 200_000))],
   ['opcua', () => opcuaBenchmarks()],

@@ -1,4 +1,4 @@
-// erp-sim in its own process for benchmarks, so the receiver does not share the agent's event loop or core.
+// erp-sim (or the SAP simulator) in its own process for benchmarks, so the receiver does not share the agent's event loop or core.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -10,9 +10,9 @@ export interface SimProcess {
   latencies(): Promise<number[]>;
 }
 
-export async function startSimProcess(keyOrder: 'independent' | 'stop-at-failure' = 'independent'): Promise<SimProcess> {
+export async function startSimProcess(keyOrder: 'independent' | 'stop-at-failure' = 'independent', profile: 'http' | 'sap' = 'http'): Promise<SimProcess> {
   const main = join(import.meta.dirname, '../../cli/main.ts');
-  const p = spawn(process.execPath, [main, 'erp-sim', '--port', '0', '--key-order', keyOrder], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(process.execPath, [main, 'erp-sim', '--port', '0', '--key-order', keyOrder, '--profile', profile], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve) => {
     let out = '';
     p.stdout.on('data', (d: Buffer) => {

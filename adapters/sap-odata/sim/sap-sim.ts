@@ -53,6 +53,7 @@ export class SapSim {
   private readonly requestIds = new Map<string, { type: string; body: string }>();
   private next = 1;
   private downUntil = 0;
+  private readonly references = new Set<string>();
   private readonly opts: SapSimOptions;
 
   constructor(opts: SapSimOptions = {}) {
@@ -103,6 +104,7 @@ export class SapSim {
       return this.send(res, 401, { error: { code: '/IWFND/CM_CONSUMER/401', message: { lang: 'en', value: 'Logon failed' } } });
     }
     const url = new URL(req.url ?? '/', this.url);
+    if (url.pathname === '/_sim/counters') return this.send(res, 200, this.counters);
     const m = /^\/sap\/opu\/odata\/sap\/([A-Z0-9_]+)\/(.*)$/.exec(url.pathname);
     if (!m) return this.send(res, 404, { error: { code: 'SIM/404', message: { lang: 'en', value: 'no such service' } } });
     if (req.method === 'GET' && m[2] === '' && String(req.headers['x-csrf-token']).toLowerCase() === 'fetch') {
@@ -181,7 +183,8 @@ export class SapSim {
         continue;
       }
       for (const d of made) {
-        if (this.booked.some((b) => b.reference === d.reference && d.reference)) this.counters.bookedTwice++;
+        if (d.reference && this.references.has(d.reference)) this.counters.bookedTwice++;
+        this.references.add(d.reference);
         this.booked.push(d);
         this.counters.booked++;
       }
