@@ -10,7 +10,8 @@
 // - payloads: exact JSON parsing (integers beyond 2^53 stay exact)
 // - redaction: credentials cut out of any text that leaves the agent
 // - TLS: one schema for a client connection's TLS settings and one reading of it
-// - config: a config built in code completed with its schema's defaults, as the agent does at load
+// - config: a config built in code completed with its schema's defaults, as the agent does at load; where in the
+//   state directory an adapter keeps its certificates
 // - HTTP: a request's deadline, a bounded answer, Retry-After, excerpts, what a failure without an answer means;
 //   auth (its schema; bearer, basic, API key, OAuth2 client credentials) with secrets resolved and checked
 export type { SinkAdapter, SourceAdapter, SinkContext } from './adapter.ts';
@@ -29,5 +30,6 @@ export { parseJsonExact } from './payload.ts';
 export { CREDENTIAL_HEADER, redactUrls, scrub } from './redact.ts';
 export { TlsOptions, tlsClientOptions } from './tls.ts';
 export { withSchemaDefaults } from './schema-defaults.ts';
+export { pkiDir } from './state-paths.ts';
 export { EXCERPT_BYTES, excerpt, networkFailure, parseRetryAfter, readBounded, requestDeadline } from './http.ts';
 export { HttpAuth, openAuth, Secret, type Auth, type AuthConfig } from './http-auth.ts';

@@ -1,7 +1,7 @@
 // The schemas of the admin requests that change what the agent owes (dead letters, rejected records, replays,
 // taking a key out of the flow). Every request is checked before anything runs: an unknown action ("lsit") or an
 // unknown field is a 400 that touches nothing. A typo must never be read as "all" (it once dropped every dead letter).
-import Type, { type TSchema } from 'typebox';
+import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { AdminRequestError } from './dlq-ops.ts';
 import { describeFirstError } from './schema-errors.ts';
@@ -10,7 +10,6 @@ const Text = Type.String({ minLength: 1, maxLength: 2000 });
 const Time = Type.Number({ minimum: 0 });
 const Limit = Type.Integer({ minimum: 1, maximum: 1_000_000 });
 const Common = { reason: Type.Optional(Type.String({ maxLength: 2000 })), actor: Type.Optional(Type.String({ maxLength: 200 })), dryRun: Type.Optional(Type.Boolean()) };
-const action = (names: string[]) => Type.Union(names.map((n) => Type.Literal(n)));
 
 const DeadFilter = Type.Object(
   {
@@ -39,18 +38,23 @@ const RejectedFilter = Type.Object(
   { additionalProperties: false },
 );
 
-export const adminRequestSchemas: Record<string, TSchema> = {
-  '/dlq': Type.Object({ action: action(['list', 'replay', 'drop']), filter: DeadFilter, ...Common }, { additionalProperties: false }),
-  '/rejected': Type.Object({ action: action(['list', 'replay', 'drop']), filter: RejectedFilter, ...Common }, { additionalProperties: false }),
-  '/replay': Type.Object({ sink: Text, since: Time, until: Type.Optional(Time), type: Type.Optional(Text), ...Common }, { additionalProperties: false }),
-  '/keys': Type.Object({ action: action(['list', 'evict']), sink: Text, orderingKey: Type.Optional(Text), ...Common }, { additionalProperties: false }),
-};
+const ListReplayDrop = Type.Union([Type.Literal('list'), Type.Literal('replay'), Type.Literal('drop')]);
 
-const validators = new Map(Object.entries(adminRequestSchemas).map(([path, s]) => [path, Compile(s)]));
+export const DlqRequestSchema = Type.Object({ action: ListReplayDrop, filter: DeadFilter, ...Common }, { additionalProperties: false });
+export const RejectedRequestSchema = Type.Object({ action: ListReplayDrop, filter: RejectedFilter, ...Common }, { additionalProperties: false });
+export const ReplayRequestSchema = Type.Object({ sink: Text, since: Time, until: Type.Optional(Time), type: Type.Optional(Text), ...Common }, { additionalProperties: false });
+export const KeysRequestSchema = Type.Object({ action: Type.Union([Type.Literal('list'), Type.Literal('evict')]), sink: Text, orderingKey: Type.Optional(Text), ...Common }, { additionalProperties: false });
 
-/** Throws AdminRequestError naming the first wrong field when `body` is not a valid request for `path`. */
-export function checkAdminRequest(path: string, body: unknown): void {
-  const v = validators.get(path);
-  if (!v) throw new AdminRequestError(`no admin operation ${path}`);
-  if (!v.Check(body)) throw new AdminRequestError(`invalid ${path} request: ${describeFirstError(v.Errors(body))}`);
+export const adminRequestSchemas: Record<string, TSchema> = { '/dlq': DlqRequestSchema, '/rejected': RejectedRequestSchema, '/replay': ReplayRequestSchema, '/keys': KeysRequestSchema };
+
+/**
+ * A checker for one request shape: the request typed by its schema, or AdminRequestError naming the first wrong
+ * field (before anything runs: a typo is a 400 that touches nothing).
+ */
+export function requestParser<S extends TSchema>(path: string, schema: S): (body: unknown) => Static<S> {
+  const v = Compile(schema);
+  return (body) => {
+    if (v.Check(body)) return body;
+    throw new AdminRequestError(`invalid ${path} request: ${describeFirstError(v.Errors(body))}`);
+  };
 }

@@ -7,18 +7,24 @@
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { AdminRequestError } from './dlq-ops.ts';
-import { checkAdminRequest } from './admin-requests.ts';
+import { DlqRequestSchema, KeysRequestSchema, RejectedRequestSchema, ReplayRequestSchema, requestParser } from './admin-requests.ts';
 import { serveReadOnly, type AdminView } from './admin-http.ts';
 import { adminDir, adminSocketPath, PEER_HEADER, verifyProof } from './peer-proof.ts';
 
-type Op = (agent: AdminView, body: never) => unknown;
+/** Runs one request, checked against its schema first; `actor` is who the kernel says is asking. */
+type Op = (agent: AdminView, body: unknown, actor: string) => unknown;
+
+const dlq = requestParser('/dlq', DlqRequestSchema);
+const rejected = requestParser('/rejected', RejectedRequestSchema);
+const replay = requestParser('/replay', ReplayRequestSchema);
+const keys = requestParser('/keys', KeysRequestSchema);
 
 /** The changing requests, each the same request shape the CLI runs on the spool file when the agent is stopped. */
 const operations: Record<string, Op> = {
-  '/dlq': (agent, r: Parameters<AdminView['dlq']>[0]) => agent.dlq(r),
-  '/rejected': (agent, r: Parameters<AdminView['rejected']>[0]) => agent.rejected(r),
-  '/replay': (agent, r: Parameters<AdminView['replay']>[0]) => agent.replay(r),
-  '/keys': (agent, r: Parameters<AdminView['keys']>[0]) => agent.keys(r),
+  '/dlq': (agent, body, actor) => agent.dlq({ ...dlq(body), actor }),
+  '/rejected': (agent, body, actor) => agent.rejected({ ...rejected(body), actor }),
+  '/replay': (agent, body, actor) => agent.replay({ ...replay(body), actor }),
+  '/keys': (agent, body, actor) => agent.keys({ ...keys(body), actor }),
 };
 
 /** Listens on the admin socket. The agent holds the spool's lock, so a socket file left by a crash is its own. */
@@ -66,11 +72,10 @@ async function handle(agent: AdminView, stateDir: string, path: string, op: Op, 
     return send(400, JSON.stringify({ error: `not JSON: ${(err as Error).message}` }));
   }
   try {
-    checkAdminRequest(path, body); // before anything runs: a typo is a 400 that touches nothing
     // The audit log records the OS user the kernel vouches for, with what the client says of itself.
-    const claimed = (body as { actor?: string }).actor;
+    const claimed = body !== null && typeof body === 'object' && 'actor' in body && typeof body.actor === 'string' ? body.actor : undefined;
     const actor = claimed && !claimed.startsWith(`${peer.user}@`) ? `${peer.user} (says ${claimed})` : (claimed ?? peer.user);
-    send(200, JSON.stringify(await op(agent, { ...(body as object), actor } as never)));
+    send(200, JSON.stringify(await op(agent, body, actor))); // the op checks the body first: a typo touches nothing
   } catch (err) {
     send(err instanceof AdminRequestError ? 400 : 500, JSON.stringify({ error: (err as Error).message }));
   }

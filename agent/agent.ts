@@ -4,7 +4,6 @@
 //   operations.ts     dead letters, rejected records, replays, stuck keys, retention, readiness
 //   admin-surface.ts  the admin socket and the read-only HTTP listener
 // The spool is private to them: nothing outside reaches it but through these parts (tests: agent/inspect.ts).
-import { join } from 'node:path';
 import { Spool } from '../spool/spool.ts';
 import type { RejectedInput } from '../spool/admin.ts';
 import type { AppendOptions, SpoolNotice } from '../spool/types.ts';
@@ -26,6 +25,7 @@ import type { RejectedRequest, RejectedResult, ReplayRequest } from './rejected-
 import { planReload, type ReloadReport } from './reload-plan.ts';
 import { Runtime, type SinkStatus } from './runtime.ts';
 import { checkSecrets } from './secrets.ts';
+import { spoolPath } from './state-paths.ts';
 import type { Sink } from './sink.ts';
 import type { IngestResult, Source } from './source.ts';
 
@@ -154,7 +154,7 @@ export class Agent {
     const spoolLog = this.opts.log.child({ component: 'spool' });
     const s = cfg.spool;
     return Spool.open({
-      path: join(cfg.agent.stateDir, 'spool.db'),
+      path: spoolPath(cfg.agent.stateDir),
       routes: spoolRoutes(cfg),
       capBytes: s.capBytes,
       warnRatio: s.warnRatio,

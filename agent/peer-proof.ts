@@ -5,18 +5,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, lstatSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync, constants } from 'node:fs';
 import { join } from 'node:path';
+import { adminDir } from './state-paths.ts';
+
+export { adminDir, adminSocketPath } from './state-paths.ts';
 
 export const PEER_HEADER = 'x-plantsync-peer';
 const NAME = /^peer-[A-Za-z0-9_-]{22,64}$/;
-
-/** The admin folder of a state directory: the socket and the peer proofs. */
-export function adminDir(stateDir: string): string {
-  return join(stateDir, 'admin');
-}
-
-export function adminSocketPath(stateDir: string): string {
-  return join(adminDir(stateDir), 'admin.sock');
-}
 
 const digest = (name: string, method: string, path: string, body: string) => createHash('sha256').update(`${name}\n${method}\n${path}\n${body}`).digest('hex');
 

@@ -13,6 +13,7 @@ import type { Command } from 'commander';
 import { Agent } from '../agent/agent.ts';
 import type { ConfigInput } from '../agent/config.ts';
 import { createLogger } from '../agent/log.ts';
+import { spoolPath } from '../agent/state-paths.ts';
 import { ErpSim } from '../adapters/erp-http/sim/erp-sim.ts';
 import { confirmedYield, SapSim } from '../adapters/sap-odata/sim/sap-sim.ts';
 import { robotMappings, robotSource, WeldingRobotSim } from '../adapters/mqtt/sim/machine.ts';
@@ -83,7 +84,7 @@ async function demo(o: DemoOptions): Promise<void> {
   const agent = new Agent({ config, configVersion: 'demo', log });
   await agent.start();
   const target = sap ? `SAP OData sink -> SAP simulator at ${sap.url} (confirmations, material movements), ERP HTTP sink -> erp-sim at ${erp.url} (the rest)` : `ERP HTTP sink -> erp-sim at ${erp.url}`;
-  console.log(`plantsync demo: OPC UA press line (${press.endpoint}) and MQTT robot (${mqttUrl}) -> spool (${join(stateDir, 'spool.db')}) -> ${target}; Ctrl-C to stop`);
+  console.log(`plantsync demo: OPC UA press line (${press.endpoint}) and MQTT robot (${mqttUrl}) -> spool (${spoolPath(stateDir)}) -> ${target}; Ctrl-C to stop`);
   // What the ERP side booked: erp-sim's counters, and SAP's documents when SAP takes part (never twice, by reference).
   const booked = () => erp.counters.accepted + (sap?.counters.booked ?? 0);
   const until = Date.now() + 10_000;

@@ -3,7 +3,6 @@
 // Replay puts events back in line under their own idempotency keys (safe after a fix in the ERP); drop deletes them
 // for good. Both need --reason (audit log), show what they touch with --dry-run, and ask unless --yes is given.
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { AgentConfig } from '../agent/config.ts';
 import { loadConfigFiles } from '../agent/config-files.ts';
@@ -11,6 +10,7 @@ import { runDlq, type DlqRequest, type DlqResult } from '../agent/dlq-ops.ts';
 import type { DeadFilter } from '../spool/admin.ts';
 import { Spool } from '../spool/spool.ts';
 import { changeOptions, confirm, failure, inPages, timeOption, viaAgentOrSpool } from './admin-client.ts';
+import { spoolPath } from '../agent/state-paths.ts';
 
 interface FilterOptions {
   config: string;
@@ -33,7 +33,7 @@ function run(cfg: AgentConfig, r: DlqRequest): Promise<DlqResult> {
   return viaAgentOrSpool(cfg, '/dlq', r, () => {
     // A look (list, dry run) opens read-only; a change needs the file to be there: a wrong state directory is said.
     const look = r.action === 'list' || r.dryRun === true;
-    const spool = Spool.open({ path: join(cfg.agent.stateDir, 'spool.db'), routes: [], readOnly: look, mustExist: true });
+    const spool = Spool.open({ path: spoolPath(cfg.agent.stateDir), routes: [], readOnly: look, mustExist: true });
     try {
       spool.sinkNames();
       return runDlq(spool.admin, r);

@@ -3,18 +3,18 @@
 // pending events become dead letters with the reason (audited) and the key stays parked until `dlq replay` or
 // `dlq drop`. Through the running agent (admin socket) or on the spool file when it is stopped.
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { AgentConfig } from '../agent/config.ts';
 import { loadConfigFiles } from '../agent/config-files.ts';
 import { runKeys, type KeysRequest, type KeysResult } from '../agent/keys-ops.ts';
 import { Spool } from '../spool/spool.ts';
 import { changeOptions, confirm, failure, viaAgentOrSpool } from './admin-client.ts';
+import { spoolPath } from '../agent/state-paths.ts';
 
 function run(cfg: AgentConfig, r: KeysRequest): Promise<KeysResult> {
   return viaAgentOrSpool(cfg, '/keys', r, () => {
     const look = r.action === 'list' || r.dryRun === true;
-    const spool = Spool.open({ path: join(cfg.agent.stateDir, 'spool.db'), routes: [], readOnly: look, mustExist: true });
+    const spool = Spool.open({ path: spoolPath(cfg.agent.stateDir), routes: [], readOnly: look, mustExist: true });
     try {
       return runKeys(spool, r);
     } finally {

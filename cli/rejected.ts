@@ -13,6 +13,7 @@ import { offlineRemapContext, runRejected, type RejectedRequest, type RejectedRe
 import type { RejectedFilter } from '../spool/admin.ts';
 import { Spool } from '../spool/spool.ts';
 import { changeOptions, confirm, failure, inPages, timeOption, viaAgentOrSpool } from './admin-client.ts';
+import { spoolPath } from '../agent/state-paths.ts';
 
 interface Options {
   config: string;
@@ -31,7 +32,7 @@ function run(cfg: AgentConfig, version: string, r: RejectedRequest): Promise<Rej
   return viaAgentOrSpool(cfg, '/rejected', r, async () => {
     // Routed as the config says, so re-mapped events go to their sinks when the agent starts.
     const look = r.action === 'list' || r.dryRun === true; // read-only; a change needs the file to be there
-    const spool = Spool.open({ path: join(cfg.agent.stateDir, 'spool.db'), routes: look ? [] : spoolRoutes(cfg), readOnly: look, mustExist: true });
+    const spool = Spool.open({ path: spoolPath(cfg.agent.stateDir), routes: look ? [] : spoolRoutes(cfg), readOnly: look, mustExist: true });
     try {
       return await runRejected(spool, offlineRemapContext(cfg, version), r);
     } finally {

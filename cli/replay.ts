@@ -4,7 +4,6 @@
 // event's occurredAt; only events still in the spool (retention: spool.retentionHours) can go again. Through the
 // running agent or on the spool file; --dry-run counts, and it asks unless --yes.
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { AgentConfig } from '../agent/config.ts';
 import { loadConfigFiles } from '../agent/config-files.ts';
@@ -12,10 +11,11 @@ import { AdminRequestError } from '../agent/dlq-ops.ts';
 import { runReplay, type ReplayRequest } from '../agent/rejected-ops.ts';
 import { Spool } from '../spool/spool.ts';
 import { changeOptions, confirm, failure, timeOption, viaAgentOrSpool } from './admin-client.ts';
+import { spoolPath } from '../agent/state-paths.ts';
 
 function run(cfg: AgentConfig, r: ReplayRequest): Promise<{ count: number }> {
   return viaAgentOrSpool(cfg, '/replay', r, () => {
-    const spool = Spool.open({ path: join(cfg.agent.stateDir, 'spool.db'), routes: [], mustExist: true });
+    const spool = Spool.open({ path: spoolPath(cfg.agent.stateDir), routes: [], mustExist: true });
     try {
       return runReplay(spool, r);
     } finally {

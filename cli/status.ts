@@ -11,6 +11,7 @@ import { ConfigError, type AgentConfig } from '../agent/config.ts';
 import { loadConfigFiles } from '../agent/config-files.ts';
 import { Spool } from '../spool/spool.ts';
 import { askAgent } from './admin-client.ts';
+import { spoolPath } from '../agent/state-paths.ts';
 
 const ago = (at: string | null) => (at ? `${Math.max(0, Math.round((Date.now() - Date.parse(at)) / 1000))}s ago` : '-');
 
@@ -24,7 +25,7 @@ async function ask(cfg: AgentConfig): Promise<AgentStatus | undefined> {
 /** The spool's view when the agent is not running: backlog and dead letters per sink. */
 function fromSpool(cfg: AgentConfig): Record<string, unknown> {
   // Read-only: never creates a spool or a folder, never marks the file (a look must not hide a crash).
-  const spool = Spool.open({ path: join(cfg.agent.stateDir, 'spool.db'), routes: [], readOnly: true });
+  const spool = Spool.open({ path: spoolPath(cfg.agent.stateDir), routes: [], readOnly: true });
   try {
     const sinks = Object.fromEntries(spool.sinkNames().map((n) => [n, spool.stats(n)]));
     return { running: false, sinks, rejectedRecords: spool.admin.countRejected() };

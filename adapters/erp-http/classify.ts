@@ -25,6 +25,11 @@ export type Verdict = ItemResult & {
   config?: boolean;
 };
 
+/** A 2xx that is not the ERP's usable answer (another content type, no per-event results): retried with backoff. */
+export function classifyUnusable(status: number, why: string, body: string): Verdict {
+  return { kind: 'retry', overload: false, keepBackoff: true, error: `HTTP ${status}: ${why}: ${excerpt(body)}` };
+}
+
 /** The verdict as the kit's result, its hints left here: the one conversion on the way back to the spool. */
 export function resultOf(v: Verdict): ItemResult {
   if (v.kind === 'delivered') return { kind: 'delivered', ...(v.receipt !== undefined && { receipt: v.receipt }) };

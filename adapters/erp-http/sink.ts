@@ -3,7 +3,7 @@
 // classify.ts. It never throws for remote trouble: it returns an outcome for the dispatcher to settle.
 import { Agent, request } from 'undici';
 import { tlsClientOptions, type SinkContext, type Logger, type Metrics, resolveSecret, type Batch, type ClaimedEvent, type ItemResult, type Outcome, outcomeOf, sequencedJson, type Sink, type SinkHealth, compilePath, compileJsonTemplate, compileTemplate, type Expr, type Getter, type Scope, Pacing, CREDENTIAL_HEADER, scrub, openAuth, type Auth, readBounded, requestDeadline } from '../../agent/adapter-kit.ts';
-import { classifyError, classifyStatus, excerpt, resultOf, type ClassifyOptions, type Verdict } from './classify.ts';
+import { classifyError, classifyStatus, classifyUnusable, resultOf, type ClassifyOptions, type Verdict } from './classify.ts';
 import type { ErpHttpSinkConfig } from './config.ts';
 import { matchItems, unexpectedType } from './answer.ts';
 
@@ -275,7 +275,7 @@ export class ErpHttpSink implements Sink {
       if (v.kind === 'delivered' && !v.duplicate) {
         // A 2xx is believed only when it is the ERP's answer: the expected content type, and usable per-event results.
         const why = unexpectedType(answer.contentType, answer.body, this.cfg.response.contentType) ?? usable?.(answer.body);
-        if (why) v = { kind: 'retry', overload: false, keepBackoff: true, error: `HTTP ${answer.status}: ${why}: ${excerpt(answer.body)}` };
+        if (why) v = classifyUnusable(answer.status, why, answer.body);
       }
       if (v.kind === 'retry' && v.redirect) this.logRedirect(v.error);
       release(v.kind === 'delivered' ? 'ok' : v.kind === 'rejected' ? 'neutral' : v.overload ? 'overload' : 'failure');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { format } from 'node:util';
 import { setErrorLogger, setWarningLogger, type DataValue } from 'node-opcua-client';
-import { commitRetryPause, reconnectDelay, type EventDraft, type Source, type SourceContext, type SourceMessage, type SourceStatus } from '../../agent/adapter-kit.ts';
+import { commitRetryPause, pkiDir, reconnectDelay, type EventDraft, type Source, type SourceContext, type SourceMessage, type SourceStatus } from '../../agent/adapter-kit.ts';
 import type { EventConfig, NodeConfig, OpcuaSourceConfig } from './config.ts';
 import { OpcuaConnection } from './session.ts';
 import { evaluate, truthy, type NodeState } from './triggers.ts';
@@ -23,7 +23,7 @@ interface Taken {
 
 /** The folder of the source's PKI (own certificate, trusted and rejected servers) under the agent's state. */
 export function pkiFolder(stateDir: string): string {
-  return join(stateDir, 'pki', 'opcua');
+  return pkiDir(stateDir, 'opcua');
 }
 
 export class OpcuaSource implements Source {

@@ -39,6 +39,7 @@ export const SapODataSinkConfig = Type.Object(
     maxResponseBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
     routes: Type.Record(Type.String(), Type.Partial(SapRoute), { default: {}, description: 'Per event type, over the defaults of entities.ts' }),
     requestId: Type.Boolean({ default: false, description: 'Send SAP RequestID / RepeatabilityCreation (only where the administrator enabled idempotent services)' }),
+    lookup: Type.Boolean({ default: true, description: 'Before an event whose outcome is unknown goes again, look it up by its reference (off only where RequestID de-duplication covers every case)' }),
     errors: Type.Object(
       {
         transient: Type.Array(Type.String({ minLength: 1 }), {

@@ -64,12 +64,14 @@ test('the answer is lost after SAP booked the batch: before sending again the si
   assert.equal(receipts(agent).filter(Boolean).length, drafts.length, 'the found documents are the receipts');
 });
 
-test('with RequestID on, a $batch SAP already executed is answered from SAP\'s own de-duplication', async (t) => {
+test('with RequestID on (and the lookup off), a $batch SAP already executed is answered from SAP\'s own de-duplication', async (t) => {
   const sim = await startSapSim(t, { requestIdDedup: true });
   sim.fault({ kind: 'status', status: 503, retryAfterSec: 0 }, { kind: 'drop-after-commit' });
-  const agent = await startSapAgent(t, sapSinkConfig(sim, { requestId: true }));
+  const agent = await startSapAgent(t, sapSinkConfig(sim, { requestId: true, lookup: false }));
   await agent.ingest(ORDERS.map((o) => confirmation(1, o)));
   await until(() => agent.sinkStatus('s4').delivered === 3, () => `all settled (${JSON.stringify(agent.sinkStatus('s4'))})`);
   assert.equal(sim.counters.booked, 3);
   assert.equal(sim.counters.bookedTwice, 0);
+  assert.equal(sim.counters.replayedByRequestId, 1, 'the lost answer came back from SAP\'s record of the RequestID');
+  assert.equal(await agent.metrics.value('plantsync_sink_requests_total', { sink: 's4', outcome: 'repeatability_accepted' }), 1);
 });

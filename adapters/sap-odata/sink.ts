@@ -97,7 +97,7 @@ export class SapODataSink implements Sink {
       }
     });
     // The unknown-outcome check: before anything goes again, ask SAP whether it booked it already.
-    if (batch.resend) items = await this.lookUp(items.filter((it) => !this.notBooked.has(it.event.idempotencyKey)), results, signal).then((found) => items.filter((it) => !found.has(it.index)));
+    if (batch.resend && this.cfg.lookup) items = await this.lookUp(items.filter((it) => !this.notBooked.has(it.event.idempotencyKey)), results, signal).then((found) => items.filter((it) => !found.has(it.index)));
     for (const [service, group] of groupBy(items, (it) => it.route.service)) {
       const requests: BatchRequest[] = group.map((it) => ({ method: 'POST', path: it.route.entitySet, body: it.body }));
       const answer = await this.batch(service, requests, this.requestId(batch.key, service), signal);
@@ -198,6 +198,9 @@ export class SapODataSink implements Sink {
         const parts = parseBatchAnswer(header(res.headers['content-type']), raw, this.cfg.maxResponseBytes);
         release('ok');
         this.count('ok', started);
+        // SAP answered a RequestID it had seen from its own record: the batch was executed once, earlier.
+        const repeated = header(res.headers.repeatabilityresult);
+        if (repeated) this.count(`repeatability_${repeated.toLowerCase()}`);
         return { parts };
       } catch (err) {
         const v = err instanceof BatchAnswerError ? ({ kind: 'retry', error: err.message } as Verdict) : classifyFailure(err);
