@@ -27,11 +27,12 @@ module.exports = {
       name: 'adapters-use-the-kit',
       severity: 'error',
       comment:
-        'Adapter code reaches the agent only through its public kit (agent/adapter-kit.ts), so the agent can change inside ' +
+        'Adapter code reaches the agent only through its public kit (agent/adapter-kit.ts, and agent/kit-schemas.ts for ' +
+        'config schemas that must load without the kit\'s runtime), so the agent can change inside ' +
         'without touching adapters. Tests and what sits in an adapter\'s sim/ folder (simulators, test kits, which drive a ' +
         'whole agent) are exempt.',
       from: { path: '^adapters/', pathNot: '(\\.test\\.ts|/sim/[^/]+\\.ts)$' },
-      to: { path: '^agent/', pathNot: '^agent/adapter-kit\\.ts$' },
+      to: { path: '^agent/', pathNot: '^agent/(adapter-kit|kit-schemas)\\.ts$' },
     },
     {
       name: 'adapters-do-not-touch-the-spool',

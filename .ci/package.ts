@@ -29,6 +29,7 @@ const bundle = await build({
   format: 'cjs',
   target: 'node24',
   keepNames: true, // node-opcua finds classes by name
+  minify: true,
   write: false,
   outfile: join(root, config.main),
   external: ['proper-lockfile'], // required only by node-opcua's file locking, which plantsync does not use

@@ -32,4 +32,5 @@ export { TlsOptions, tlsClientOptions } from './tls.ts';
 export { withSchemaDefaults } from './schema-defaults.ts';
 export { pkiDir } from './state-paths.ts';
 export { EXCERPT_BYTES, excerpt, networkFailure, parseRetryAfter, readBounded, requestDeadline } from './http.ts';
-export { HttpAuth, openAuth, Secret, type Auth, type AuthConfig } from './http-auth.ts';
+export { openAuth, type Auth, type AuthConfig } from './http-auth.ts';
+export { HttpAuth, Secret } from './kit-schemas.ts';

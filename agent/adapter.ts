@@ -1,5 +1,7 @@
 // What an adapter folder exports to the registry. Adding an adapter: copy a sibling folder under adapters/, change
-// its config schema and source or sink, and list it in agent/registry.ts (docs/ADDING-AN-ADAPTER.md).
+// its config schema and source or sink, and list it in agent/registry.ts (docs/ADDING-AN-ADAPTER.md). The adapter
+// object and its schema are light (validation, `config schema`, warnings); its source or sink is imported only when
+// one is created, so node-opcua is loaded by an agent that reads OPC UA, and by no CLI verb that does not.
 import type { Static, TObject } from 'typebox';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
@@ -21,7 +23,8 @@ export interface SourceAdapter<S extends TObject = TObject, C = Static<S>> {
   check?(config: C): string[];
   /** Settings that work but weaken security (TLS verification off, a password in clear): "/json/path: reason". */
   warnings?(config: C): string[];
-  createSource(name: string, config: C): Source;
+  /** Loads the source's implementation (and its protocol library) only now: a config without it never pays for it. */
+  createSource(name: string, config: C): Promise<Source>;
 }
 
 /** A sink adapter; its functions take the config typed by its own schema (S), with the schema's defaults applied. */
@@ -32,5 +35,6 @@ export interface SinkAdapter<S extends TObject = TObject, C = Static<S>> {
   configSchema: S;
   /** Settings that work but weaken security (TLS verification off, a password in clear): "/json/path: reason". */
   warnings?(config: C): string[];
-  createSink(name: string, config: C, ctx: SinkContext): Sink;
+  /** Loads the sink's implementation (and its protocol library) only now: a config without it never pays for it. */
+  createSink(name: string, config: C, ctx: SinkContext): Promise<Sink>;
 }

@@ -2,31 +2,11 @@
 // bearer, basic (an SAP communication user), API key, OAuth2 client credentials: the token is cached, refreshed
 // before it expires (one refresh at a time however many requests wait), and dropped on a 401 so the sink can
 // refresh and retry once. Secrets are resolved when the sink opens (${env:...}, ${file:...}) and never logged.
-import Type, { type Static } from 'typebox';
-import { request, type Dispatcher } from 'undici';
+import type { Static } from 'typebox';
+import type { Dispatcher } from 'undici';
 import { readBounded } from './http.ts';
 import { resolveSecret } from './secrets.ts';
-
-export const Secret = Type.String({ minLength: 1, description: 'A value, or ${env:NAME} / ${file:PATH} (resolved when the sink starts; never logged)' });
-
-export const HttpAuth = Type.Union([
-  Type.Object({ type: Type.Literal('none') }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('bearer'), token: Secret }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('basic'), user: Type.String({ minLength: 1 }), password: Secret }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('apiKey'), header: Type.String({ minLength: 1 }), value: Secret }, { additionalProperties: false }),
-  Type.Object(
-    {
-      type: Type.Literal('oauth2'),
-      tokenUrl: Type.String({ minLength: 1 }),
-      clientId: Type.String({ minLength: 1 }),
-      clientSecret: Secret,
-      scope: Type.Optional(Type.String()),
-      audience: Type.Optional(Type.String()),
-      refreshBeforeSec: Type.Optional(Type.Integer({ minimum: 0, default: 60, description: 'Refresh the token this long before it expires' })),
-    },
-    { additionalProperties: false },
-  ),
-]);
+import type { HttpAuth } from './kit-schemas.ts';
 
 /** A token answer is a few hundred bytes; 64 KiB leaves room for large JWTs. */
 const TOKEN_ANSWER_LIMIT = 65_536;
@@ -93,6 +73,7 @@ class OAuth2 implements Auth {
     const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: this.cfg.clientId, client_secret: this.cfg.clientSecret });
     if (this.cfg.scope) form.set('scope', this.cfg.scope);
     if (this.cfg.audience) form.set('audience', this.cfg.audience);
+    const { request } = await import('undici'); // loaded with the sink that fetches tokens, not with the schema
     const res = await request(this.url, {
       method: 'POST',
       dispatcher: this.dispatcher,

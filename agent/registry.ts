@@ -13,7 +13,10 @@ import { erpHttpAdapter } from '../adapters/erp-http/index.ts';
 import { opcuaAdapter } from '../adapters/opcua/index.ts';
 import { sapODataAdapter } from '../adapters/sap-odata/index.ts';
 
-/** What the agent holds of an adapter: its schema, and functions that take a config only once the schema checked it. */
+/**
+ * What the agent holds of an adapter: its schema, and functions that take a config only once the schema checked it.
+ * Importing the registry loads schemas only; an adapter's implementation is imported when one is created.
+ */
 export interface Registered<Made, Ctx = undefined> {
   type: string;
   description: string;
@@ -22,7 +25,8 @@ export interface Registered<Made, Ctx = undefined> {
   check(raw: unknown): string[];
   /** Settings that work but weaken security ("/json/path: reason"). */
   warnings(raw: unknown): string[];
-  create(name: string, raw: unknown, ctx: Ctx): Made;
+  /** Imports the adapter's implementation on first use, then makes one. */
+  create(name: string, raw: unknown, ctx: Ctx): Promise<Made>;
 }
 
 /** A sink entry also holds the shared `delivery` block, which is the dispatcher's, not the adapter's. */

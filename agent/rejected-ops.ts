@@ -53,15 +53,11 @@ export interface RemapContext {
 }
 
 /** For the CLI when the agent is stopped: the configured sources (created, not started: only their decoders). */
-export function offlineRemapContext(cfg: AgentConfig, configVersion: string): RemapContext {
+export async function offlineRemapContext(cfg: AgentConfig, configVersion: string): Promise<RemapContext> {
   const made = new Map<string, Source>();
+  for (const [name, sc] of Object.entries(cfg.sources ?? {})) made.set(name, await sourceAdapters.get(sc.type)!.create(name, sc, undefined));
   return {
-    source(name) {
-      const sc = cfg.sources?.[name];
-      if (!sc) return undefined;
-      if (!made.has(name)) made.set(name, sourceAdapters.get(sc.type)!.create(name, sc, undefined));
-      return made.get(name);
-    },
+    source: (name) => made.get(name),
     sourceType: (name) => cfg.sources?.[name]?.type,
     mapper: new Mapper(cfg.mappings ?? [], { plant: cfg.agent.plant }),
     configVersion,

@@ -54,7 +54,7 @@ export class Runtime {
   async startSink(name: string, sc: SinkConfig): Promise<void> {
     const { agent } = this.d.config();
     const log = this.d.log.child({ component: 'sink', sink: name });
-    const sink = this.d.createSink?.(name) ?? sinkAdapters.get(sc.type)!.create(name, sc, { log, stateDir: agent.stateDir, metrics: this.d.metrics });
+    const sink = this.d.createSink?.(name) ?? (await sinkAdapters.get(sc.type)!.create(name, sc, { log, stateDir: agent.stateDir, metrics: this.d.metrics }));
     await sink.open();
     this.sinkMap.set(name, sink);
     const dispatcher = new Dispatcher(this.d.spool, sink, { ...sc.delivery, metrics: this.d.metrics, onDelivered: (type, occurredAt, now) => this.d.onDelivered(name, type, occurredAt, now) }, log);
@@ -72,7 +72,7 @@ export class Runtime {
 
   async startSource(name: string, sc: SourceConfig): Promise<void> {
     const { agent } = this.d.config();
-    const source = sourceAdapters.get(sc.type)!.create(name, sc, undefined);
+    const source = await sourceAdapters.get(sc.type)!.create(name, sc, undefined);
     this.sourceMap.set(name, source);
     const intake = this.d.intake;
     await source.start({

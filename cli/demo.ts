@@ -8,17 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Aedes } from 'aedes';
 import type { Command } from 'commander';
-import { Agent } from '../agent/agent.ts';
 import type { ConfigInput } from '../agent/config.ts';
-import { createLogger } from '../agent/log.ts';
 import { spoolPath } from '../agent/state-paths.ts';
-import { ErpSim } from '../adapters/erp-http/sim/erp-sim.ts';
-import { confirmedYield, SapSim } from '../adapters/sap-odata/sim/sap-sim.ts';
-import { robotMappings, robotSource, WeldingRobotSim } from '../adapters/mqtt/sim/machine.ts';
-import { pressMappings, pressNodes } from '../adapters/opcua/sim/press-config.ts';
-import { PressLineSim } from '../adapters/opcua/sim/press-line.ts';
 
 interface DemoOptions {
   erp: string;
@@ -43,6 +35,17 @@ export function register(program: Command): void {
 }
 
 async function demo(o: DemoOptions): Promise<void> {
+  // The simulators, the embedded broker and the agent load only for this verb.
+  const [{ Aedes }, { Agent }, { createLogger }, { ErpSim }, { confirmedYield, SapSim }, { robotMappings, robotSource, WeldingRobotSim }, { pressMappings, pressNodes }, { PressLineSim }] = await Promise.all([
+    import('aedes'),
+    import('../agent/agent.ts'),
+    import('../agent/log.ts'),
+    import('../adapters/erp-http/sim/erp-sim.ts'),
+    import('../adapters/sap-odata/sim/sap-sim.ts'),
+    import('../adapters/mqtt/sim/machine.ts'),
+    import('../adapters/opcua/sim/press-config.ts'),
+    import('../adapters/opcua/sim/press-line.ts'),
+  ]);
   const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), 'plantsync-demo-'));
   const rate = Number(o.rate);
   if (o.erp !== 'http' && o.erp !== 'sap') throw new Error(`--erp: '${o.erp}' is neither http nor sap`);

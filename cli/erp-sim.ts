@@ -2,8 +2,6 @@
 // that answers like an ERP; `--profile sap`: the SAP S/4HANA (OData v2) simulator instead. Faults: POST /_sim/fault {"mode":"status","status":503,"retryAfter":"30","forMs":60000},
 // {"mode":"down"}, {"mode":"slow","latencyMs":2000}, {} to clear; counters: GET /_sim/counters.
 import type { Command } from 'commander';
-import { ErpSim } from '../adapters/erp-http/sim/erp-sim.ts';
-import { SapSim } from '../adapters/sap-odata/sim/sap-sim.ts';
 
 export function register(program: Command): void {
   program
@@ -19,6 +17,7 @@ export function register(program: Command): void {
       if (o.profile !== 'http' && o.profile !== 'sap') throw new Error(`--profile: '${o.profile}' is neither http nor sap`);
       if (o.profile === 'sap') return runSap(Number(o.port), o.host, o.duration);
       if (o.keyOrder !== 'independent' && o.keyOrder !== 'stop-at-failure') throw new Error(`--key-order: '${o.keyOrder}' is neither independent nor stop-at-failure`);
+      const { ErpSim } = await import('../adapters/erp-http/sim/erp-sim.ts');
       const sim = new ErpSim({ port: Number(o.port), host: o.host, keyOrder: o.keyOrder, ...(o.bearer && { bearer: o.bearer }) });
       await sim.start();
       console.log(`erp-sim listening on ${sim.url} (batch: POST ${sim.url}/batch; counters: GET ${sim.url}/_sim/counters)`);
@@ -35,6 +34,7 @@ export function register(program: Command): void {
 }
 
 async function runSap(port: number, host: string, duration: string | undefined): Promise<void> {
+  const { SapSim } = await import('../adapters/sap-odata/sim/sap-sim.ts');
   const sim = new SapSim({ port, host });
   await sim.start();
   console.log(`SAP simulator listening on ${sim.url} (services: ${sim.url}/sap/opu/odata/sap/API_PROD_ORDER_CONFIRMATION_2_SRV/, .../API_MATERIAL_DOCUMENT_SRV/)`);

@@ -1,23 +1,36 @@
-// plantsync's command line. One file per verb; each exports register(program).
+// plantsync's command line. One file per verb; each exports register(program). Only the verb asked for is loaded
+// (with what it imports): `plantsync status` at 3 a.m. must not wait for node-opcua, the embedded MQTT broker and
+// the simulators. Help, or a verb not known, loads them all so commander can list them.
 import { Command } from 'commander';
-import { register as run } from './run.ts';
-import { register as demo } from './demo.ts';
-import { register as config } from './config.ts';
-import { register as version } from './version.ts';
-import { register as erpSim } from './erp-sim.ts';
-import { register as opcua } from './opcua.ts';
-import { register as status } from './status.ts';
-import { register as dlq } from './dlq.ts';
-import { register as rejected } from './rejected.ts';
-import { register as replay } from './replay.ts';
-import { register as keys } from './keys.ts';
 
-const program = new Command('plantsync')
-  .description('Edge agent: OPC UA and MQTT shop-floor events into ERP, durable, ordered and exactly once in effect')
-  .showHelpAfterError();
-for (const verb of [run, status, dlq, rejected, replay, keys, demo, config, opcua, erpSim, version]) verb(program);
+type Verb = { register(program: Command): void };
+const verbs: Record<string, () => Promise<Verb>> = {
+  run: () => import('./run.ts'),
+  status: () => import('./status.ts'),
+  dlq: () => import('./dlq.ts'),
+  rejected: () => import('./rejected.ts'),
+  replay: () => import('./replay.ts'),
+  keys: () => import('./keys.ts'),
+  demo: () => import('./demo.ts'),
+  config: () => import('./config.ts'),
+  opcua: () => import('./opcua.ts'),
+  'opcua-sim': () => import('./opcua.ts'),
+  'erp-sim': () => import('./erp-sim.ts'),
+  version: () => import('./version.ts'),
+};
+
+async function main(): Promise<void> {
+  const program = new Command('plantsync')
+    .description('Edge agent: OPC UA and MQTT shop-floor events into ERP, durable, ordered and exactly once in effect')
+    .showHelpAfterError();
+  const asked = process.argv[2];
+  const load = asked !== undefined && Object.hasOwn(verbs, asked) ? [verbs[asked]!] : [...new Set(Object.values(verbs))];
+  for (const verb of await Promise.all(load.map((l) => l()))) verb.register(program);
+  await program.parseAsync(process.argv);
+}
+
 // No top-level await: the single binary's bundle is CommonJS (Node 24's executables take no ES module entry).
-program.parseAsync(process.argv).catch((err: unknown) => {
+main().catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;
 });

@@ -6,11 +6,9 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { ConfigError } from '../agent/config.ts';
 import { loadConfigFiles } from '../agent/config-files.ts';
-import { pkiFolder } from '../adapters/opcua/source.ts';
-import { PressLineSim } from '../adapters/opcua/sim/press-line.ts';
+import { pkiDir } from '../agent/state-paths.ts';
 
 interface CertInfo {
   status: 'own' | 'trusted' | 'rejected';
@@ -44,7 +42,7 @@ export function listCertificates(root: string): CertInfo[] {
 }
 
 function pkiOf(configPath: string): string {
-  return pkiFolder(loadConfigFiles(configPath).config.agent.stateDir);
+  return pkiDir(loadConfigFiles(configPath).config.agent.stateDir, 'opcua');
 }
 
 export function register(program: Command): void {
@@ -77,6 +75,7 @@ export function register(program: Command): void {
         return;
       }
       const c = matches[0]!;
+      const { OPCUACertificateManager } = await import('node-opcua-certificate-manager');
       const cm = new OPCUACertificateManager({ rootFolder: root, automaticallyAcceptUnknownCertificate: false });
       await cm.initialize();
       await cm.trustCertificate(new X509Certificate(readFileSync(c.file)).raw);
@@ -95,6 +94,7 @@ export function register(program: Command): void {
     .option('--duration <s>', 'stop after this many seconds')
     .action(async (o: { port: string; pki: string; tick: string; user: string[]; duration?: string }) => {
       const users = Object.fromEntries(o.user.map((u) => [u.slice(0, u.indexOf(':')), u.slice(u.indexOf(':') + 1)]));
+      const { PressLineSim } = await import('../adapters/opcua/sim/press-line.ts'); // node-opcua's server: only for this verb
       const sim = await PressLineSim.start({ port: Number(o.port), pkiDir: o.pki, tickMs: Number(o.tick), users });
       console.log(`opcua-sim listening on ${sim.endpoint} (server ${sim.serverUri})`);
       for (const [k, v] of Object.entries(sim.nodeIds)) console.log(`  ${k.padEnd(12)} ${v}`);

@@ -34,7 +34,7 @@ function run(cfg: AgentConfig, version: string, r: RejectedRequest): Promise<Rej
     const look = r.action === 'list' || r.dryRun === true; // read-only; a change needs the file to be there
     const spool = Spool.open({ path: spoolPath(cfg.agent.stateDir), routes: look ? [] : spoolRoutes(cfg), readOnly: look, mustExist: true });
     try {
-      return await runRejected(spool, offlineRemapContext(cfg, version), r);
+      return await runRejected(spool, await offlineRemapContext(cfg, version), r);
     } finally {
       spool.close();
     }

@@ -1,6 +1,6 @@
 // Config schema of the ERP HTTP sink.
 import Type, { type Static } from 'typebox';
-import { HttpAuth, Secret, TlsOptions } from '../../agent/adapter-kit.ts';
+import { HttpAuth, Secret, TlsOptions } from '../../agent/kit-schemas.ts';
 
 const Route = Type.Object(
   {

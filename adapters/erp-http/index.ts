@@ -1,7 +1,6 @@
 // The ERP HTTP sink adapter, as the registry sees it.
 import type { SinkAdapter } from '../../agent/adapter-kit.ts';
 import { ErpHttpSinkConfig } from './config.ts';
-import { ErpHttpSink } from './sink.ts';
 
 export const erpHttpAdapter: SinkAdapter<typeof ErpHttpSinkConfig> = {
   type: 'erp-http',
@@ -15,5 +14,5 @@ export const erpHttpAdapter: SinkAdapter<typeof ErpHttpSinkConfig> = {
     if (plain && Object.keys(c.headers ?? {}).some((h) => /auth|key|token|secret|password/i.test(h))) out.push('/url: a credential header goes over plain http://');
     return out;
   },
-  createSink: (name, config, ctx) => new ErpHttpSink(name, config, ctx),
+  createSink: async (name, config, ctx) => new (await import('./sink.ts')).ErpHttpSink(name, config, ctx),
 };

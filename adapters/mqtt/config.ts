@@ -1,6 +1,6 @@
 // Config schema of the MQTT source.
 import Type, { type Static } from 'typebox';
-import { TlsOptions } from '../../agent/adapter-kit.ts';
+import { TlsOptions } from '../../agent/kit-schemas.ts';
 
 export const MqttSourceConfig = Type.Object(
   {

@@ -1,7 +1,6 @@
 // The MQTT source adapter, as the registry sees it.
 import type { SourceAdapter } from '../../agent/adapter-kit.ts';
 import { MqttSourceConfig } from './config.ts';
-import { MqttSource } from './source.ts';
 
 export const mqttAdapter: SourceAdapter<typeof MqttSourceConfig> = {
   type: 'mqtt',
@@ -13,5 +12,5 @@ export const mqttAdapter: SourceAdapter<typeof MqttSourceConfig> = {
     if (/^(mqtt|ws):/i.test(c.url) && c.password) out.push(`/url: the broker password goes over plain ${c.url.split(':')[0]}://`);
     return out;
   },
-  createSource: (name, config) => new MqttSource(name, config),
+  createSource: async (name, config) => new (await import('./source.ts')).MqttSource(name, config),
 };

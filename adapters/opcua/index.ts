@@ -1,7 +1,6 @@
 // The OPC UA source adapter, as the registry sees it.
 import type { SourceAdapter } from '../../agent/adapter-kit.ts';
 import { OpcuaSourceConfig } from './config.ts';
-import { OpcuaSource } from './source.ts';
 
 export const opcuaAdapter: SourceAdapter<typeof OpcuaSourceConfig> = {
   type: 'opcua',
@@ -29,5 +28,5 @@ export const opcuaAdapter: SourceAdapter<typeof OpcuaSourceConfig> = {
     (c.securityMode ?? 'None') === 'None' && c.identity?.type === 'username'
       ? ['/securityMode: security None with a user name and password: the password crosses the network without encryption']
       : [],
-  createSource: (name, config) => new OpcuaSource(name, config),
+  createSource: async (name, config) => new (await import('./source.ts')).OpcuaSource(name, config),
 };

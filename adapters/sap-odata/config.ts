@@ -2,7 +2,7 @@
 // entities.ts has the defaults (confirmations, goods issue 261, goods receipt 101, scrap 551), which a route in the
 // config replaces field by field.
 import Type, { type Static } from 'typebox';
-import { HttpAuth, TlsOptions } from '../../agent/adapter-kit.ts';
+import { HttpAuth, TlsOptions } from '../../agent/kit-schemas.ts';
 
 export const SapRoute = Type.Object(
   {

@@ -1,7 +1,6 @@
 // The SAP S/4HANA OData v2 sink adapter, as the registry sees it.
 import type { SinkAdapter } from '../../agent/adapter-kit.ts';
 import { SapODataSinkConfig } from './config.ts';
-import { SapODataSink } from './sink.ts';
 
 export const sapODataAdapter: SinkAdapter<typeof SapODataSinkConfig> = {
   type: 'sap-odata',
@@ -13,5 +12,5 @@ export const sapODataAdapter: SinkAdapter<typeof SapODataSinkConfig> = {
     if (/^http:/i.test(c.url) && c.auth && c.auth.type !== 'none') out.push(`/url: credentials (auth ${c.auth.type}) go over plain http://`);
     return out;
   },
-  createSink: (name, config, ctx) => new SapODataSink(name, config, ctx),
+  createSink: async (name, config, ctx) => new (await import('./sink.ts')).SapODataSink(name, config, ctx),
 };
