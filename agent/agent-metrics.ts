@@ -30,6 +30,7 @@ export function registerAgentMetrics(a: MetricsView, spool: SpoolView): void {
   m.sampled('plantsync_source_reconnects', 'Connections the source rebuilt since the agent started', ['source'], source((s) => s.reconnects));
   m.sampled('plantsync_source_received', 'Messages or values the source received since the agent started', ['source'], source((s) => s.received));
   m.sampled('plantsync_source_rejected', 'Input the source could not decode since the agent started', ['source'], source((s) => s.rejected));
+  m.sampled('plantsync_source_held', 'Messages the source holds in memory, taken in and not yet committed (bounded: maxInFlight)', ['source'], source((s) => s.held ?? 0));
 
   const sink = (f: (s: ReturnType<MetricsView['sinkStatus']>) => number) => () => [...a.dispatchers.keys()].map((name): Sample => [{ sink: name }, f(a.sinkStatus(name))]);
   m.sampled('plantsync_sink_backlog_events', 'Events a sink still owes (waiting, held behind a key)', ['sink'], sink((s) => s.pending + s.held));

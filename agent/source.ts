@@ -39,6 +39,8 @@ export interface SourceStatus {
   reconnects: number;
   received: number;
   rejected: number;
+  /** Messages or values held in memory, taken in and not yet committed (bounded by the source's configuration). */
+  held?: number;
 }
 
 export interface Source {

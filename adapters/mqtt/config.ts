@@ -27,6 +27,12 @@ export const MqttSourceConfig = Type.Object(
     decode: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text'), Type.Literal('number'), Type.Literal('sparkplug')], { default: 'json', description: 'sparkplug: Sparkplug B protobuf on spBv1.0/... topics' })),
     maxPayloadBytes: Type.Optional(Type.Integer({ minimum: 1, default: 262_144, description: 'Larger messages become rejected records' })),
     maxBatch: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 2000, description: 'Messages committed together at most' })),
+    maxInFlight: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 5000,
+      description: 'Messages held in memory at most, taken in but not yet committed and acknowledged; beyond it the source stops reading from the broker (TCP back-pressure) until commits catch up',
+    }),
     keepaliveSec: Type.Optional(Type.Integer({ minimum: 1, default: 30 })),
     reconnectMinMs: Type.Integer({ minimum: 10, default: 1000 }),
     reconnectMaxMs: Type.Integer({ minimum: 10, default: 30_000 }),

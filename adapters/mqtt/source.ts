@@ -35,7 +35,9 @@ export class MqttSource implements Source {
   /** Reconnect attempts since the last connection: the shared backoff grows with it (agent/backoff.ts). */
   private reconnectAttempts = 0;
   private readonly sparkplug = new SparkplugDecoder();
-  private readonly stats: SourceStatus = { connected: false, lastMessageAt: undefined, reconnects: 0, received: 0, rejected: 0 };
+  private readonly stats: SourceStatus = { connected: false, lastMessageAt: undefined, reconnects: 0, received: 0, rejected: 0, held: 0 };
+  /** mqtt.js's go-ahead for the next packet, withheld while maxInFlight messages are in memory (back-pressure). */
+  private resume: (() => void) | undefined;
 
   constructor(name: string, cfg: MqttSourceConfig) {
     this.name = name;
@@ -64,8 +66,9 @@ export class MqttSource implements Source {
       // QoS 2: mqtt.js hands the message to handleMessage only at PUBREL, which the broker sends after our PUBREC;
       // the PUBREC waits for the commit, so the message is taken here, from the PUBLISH itself.
       customHandleAcks: (_topic, _message, packet, done) => {
-        if (packet.qos === 2) this.take(packet);
-        done(0);
+        if (packet.qos !== 2) return done(0);
+        this.take(packet);
+        this.whenRoom(() => done(0));
       },
       ...(c.username && { username: c.username }),
       ...(c.password && { password: resolveSecret(c.password, `sources.${this.name}.password`) }),
@@ -79,9 +82,11 @@ export class MqttSource implements Source {
     this.client = client;
     this.gate = new AckGate(client);
     // Take over message handling before the first packet can arrive, or queued session messages are missed.
+    // mqtt.js reads the next packet only once this callback runs: holding it back is the back-pressure.
     client.handleMessage = (packet, done) => {
-      if (packet.qos !== 2) this.take(packet); // QoS 2 was taken at PUBLISH (customHandleAcks)
-      done();
+      if (packet.qos === 2) return done(); // taken at PUBLISH (customHandleAcks)
+      this.take(packet);
+      this.whenRoom(done);
     };
     client.on('connect', (connack) => {
       // PUBACKs are 4 bytes each; Nagle's algorithm would hold them back while earlier ones are unacknowledged.
@@ -100,6 +105,7 @@ export class MqttSource implements Source {
     client.on('close', () => {
       if (this.stats.connected && !this.stopping) ctx.log.warn('disconnected; reconnecting');
       this.stats.connected = false;
+      this.goOn(); // the closed connection's reader; the next one starts afresh
     });
     client.on('error', (err) => ctx.log.warn({ err: err.message }, 'mqtt error'));
   }
@@ -149,8 +155,28 @@ export class MqttSource implements Source {
     }
   }
 
+  /** Lets mqtt.js read on now, or once the messages in memory are below maxInFlight again. */
+  private whenRoom(go: () => void): void {
+    if (this.stats.held! < this.cfg.maxInFlight) return go();
+    if (!this.resume) this.ctx.log.warn({ held: this.stats.held, maxInFlight: this.cfg.maxInFlight }, 'holding back: maxInFlight messages in memory wait for their commit; the broker keeps the rest');
+    this.resume = go;
+  }
+
+  private goOn(): void {
+    const go = this.resume;
+    this.resume = undefined;
+    go?.();
+  }
+
+  /** A group left memory (committed and acknowledged, or given up at a stop). */
+  private freed(n: number): void {
+    this.stats.held! -= n;
+    if (this.stats.held! < this.cfg.maxInFlight) this.goOn();
+  }
+
   private take(packet: IPublishPacket): void {
     this.stats.received++;
+    this.stats.held!++;
     this.stats.lastMessageAt = Date.now();
     const address = packet.topic;
     const payload = packet.payload as Buffer;
@@ -194,6 +220,7 @@ export class MqttSource implements Source {
         const ok = await this.commit(group, prevCommitted, committedNow);
         await prevAcked;
         if (ok) this.release(group);
+        this.freed(group.length);
       })();
     };
     if (now) run();
