@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Spool } from '../../spool/spool.ts';
 import type { Figure } from './report.ts';
+import { usage } from './proc.ts';
 import { startSimProcess } from './sim-process.ts';
 
 const COUNTERS = Number(process.env.BENCH_OPCUA_COUNTERS ?? 1000);
@@ -27,14 +28,6 @@ function firstLine(p: ChildProcess, re: RegExp): Promise<string> {
   });
 }
 
-/** CPU seconds (user + system) and resident memory of a process, from /proc. */
-function usage(pid: number): { cpuS: number; rssMiB: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const ticks = Number(stat[11]) + Number(stat[12]); // utime, stime (fields 14 and 15)
-  const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]!;
-  return { cpuS: ticks / 100, rssMiB: Number(rss) / 1024 };
-}
-
 export async function opcuaBenchmarks(): Promise<Figure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'plantsync-opcua-bench-'));
   const server = spawn(process.execPath, [join(import.meta.dirname, 'opcua-server.ts'), String(COUNTERS), String(PERIOD_MS), join(dir, 'server-pki')], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -44,6 +37,7 @@ export async function opcuaBenchmarks(): Promise<Figure[]> {
     const endpoint = (await firstLine(server, /^listening /)).split(' ')[1]!;
     const config = {
       agent: { id: 'bench-opcua', plant: '1000', stateDir: dir },
+      admin: { port: 0 }, // never the default port: a running agent on this machine holds it
       sources: {
         plc: {
           type: 'opcua',
