@@ -12,7 +12,7 @@ export interface SimProcess {
 
 export async function startSimProcess(keyOrder: 'independent' | 'stop-at-failure' = 'independent', profile: 'http' | 'sap' = 'http'): Promise<SimProcess> {
   const main = join(import.meta.dirname, '../../cli/main.ts');
-  const p = spawn(process.execPath, [main, 'erp-sim', '--port', '0', '--key-order', keyOrder, '--profile', profile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(process.execPath, [main, 'erp-sim', '--port', '0', '--key-order', keyOrder, ...(profile === 'sap' ? ['--profile', 'sap'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve) => {
     let out = '';
     p.stdout.on('data', (d: Buffer) => {
