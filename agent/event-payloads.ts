@@ -20,12 +20,16 @@ export const ProductionConfirmation = Type.Object({
   final: Type.Boolean({ description: 'Final confirmation of the operation' }),
 });
 
+/** A movement booked in error is taken back by a reversal: the same movement with `reversal: true`. */
+const Reversal = Type.Optional(Type.Boolean({ description: 'Takes back an earlier movement of the same quantity (SAP: 262 / 102 / 552)' }));
+
 const Movement = {
   material: Text,
   quantity: Type.Number({ exclusiveMinimum: 0 }),
   unit: Text,
   batch: Type.Optional(Text),
   storageLocation: Type.Optional(Text),
+  reversal: Reversal,
 };
 
 export const MaterialConsumption = Type.Object({ ...Movement, order: Text });
@@ -39,6 +43,7 @@ export const Scrap = Type.Object({
   order: Type.Optional(Text),
   operation: Type.Optional(Text),
   material: Type.Optional(Text),
+  reversal: Reversal,
 });
 
 export const MachineDowntime = Type.Object({

@@ -31,6 +31,18 @@ test('confirmations and goods issues book one changeset each, SAP document numbe
   assert.deepEqual(bookedYields(sim).get('Заказ-1001'), [1, 2]);
 });
 
+test('a movement booked in error is taken back: a reversal posts the reversal movement type (262 for a goods issue, 102 for a receipt)', async (t) => {
+  const sim = await startSapSim(t);
+  const agent = await startSapAgent(t, sapSinkConfig(sim));
+  const issue = consumption(1, 'Auftrag-4711');
+  const back = { ...consumption(2, 'Auftrag-4711'), payload: { ...issue.payload, reversal: true } };
+  const receipt = { type: 'goods.receipt' as const, key: 'gr-1', orderingKey: 'Auftrag-4711/receipt', plant: '1000', occurredAt: Date.UTC(2026, 11, 1, 7), source: { adapter: 'test', id: 'pallet-01', address: 'DataReady' }, payload: { material: 'Halter-Ф12', quantity: 40, unit: 'ST', order: 'Auftrag-4711', reversal: true } };
+  await agent.ingest([issue, back, receipt]);
+  await until(() => sim.counters.booked === 3, () => `three booked (${sim.counters.booked}; ${agent.sinkStatus('s4').lastError})`);
+  const types = sim.booked.map((d) => (d.body.to_MaterialDocumentItem as { GoodsMovementType: string }[])[0]!.GoodsMovementType).sort();
+  assert.deepEqual(types, ['102', '261', '262']);
+});
+
 test('a changeset failing in a batch does not stop the others: a closed order is dead-lettered with SAP\'s message, a locked one is retried and then booked', async (t) => {
   const sim = await startSapSim(t);
   sim.closeOrder('订单-2002', 'Auftrag 订单-2002 ist bereits abgeschlossen');

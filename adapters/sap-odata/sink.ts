@@ -14,7 +14,7 @@ import { buildBatch, BatchAnswerError, parseBatchAnswer, type BatchRequest, type
 import { classifyAnswer, classifyFailure, classifyRequest, resultOf, type Verdict } from './classify.ts';
 import type { SapODataSinkConfig } from './config.ts';
 import { cookieHeader, takeCookies, tokenRequired, type CsrfSession } from './csrf.ts';
-import { routeOf } from './entities.ts';
+import { defaultRoutes, routeName, routeOf } from './entities.ts';
 
 interface Compiled {
   service: string;
@@ -64,7 +64,7 @@ export class SapODataSink implements Sink {
     const { auth, secrets } = await openAuth(c.auth, this.dispatcher, c.url, where);
     this.auth = auth;
     for (const s of secrets) this.secrets.add(s);
-    const types = new Set([...Object.keys(c.routes), 'production.confirmation', 'material.consumption', 'goods.receipt', 'scrap']);
+    const types = new Set([...Object.keys(c.routes), ...Object.keys(defaultRoutes)]);
     for (const type of types) {
       const r = routeOf(type, c.routes[type]);
       if (!r) continue;
@@ -87,10 +87,11 @@ export class SapODataSink implements Sink {
     const results: ItemResult[] = new Array<ItemResult>(batch.events.length);
     let items: Item[] = [];
     batch.events.forEach((event, index) => {
-      const route = this.routes.get(event.type);
-      if (!route) return void (results[index] = { kind: 'rejected', reason: `no SAP route for event type '${event.type}' in sink ${this.name}` });
       try {
         const scope = JSON.parse(event.body) as Scope;
+        const name = routeName(event.type, scope);
+        const route = this.routes.get(name);
+        if (!route) return void (results[index] = { kind: 'rejected', reason: `no SAP route for '${name}' in sink ${this.name}` });
         items.push({ index, event, route, body: JSON.stringify(route.body(scope)), reference: String(route.reference(scope)) });
       } catch (err) {
         results[index] = { kind: 'rejected', reason: `template: ${(err as Error).message}` };
