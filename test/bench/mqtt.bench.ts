@@ -120,6 +120,10 @@ export async function mqttBenchmarks(n = 200_000): Promise<Figure[]> {
     routes: [{ sink: 'erp', types: '*' }],
     mappings: [{ name: 'cycle', topic: `${prefix}/agent/{machine}`, emit: [{ type: 'production.confirmation', key: '{{payload.seq}}', orderingKey: '{{payload.order}}/0010', occurredAt: 'payload.t', payload: { order: '{{payload.order}}', operation: '0010', workCenter: '{{topic.machine}}', yield: 1, scrap: 0, unit: 'PC', final: false } }] }],
   };
+  // BENCH_MQTT_SPOOL / BENCH_MQTT_DELIVERY: JSON merged into the agent's spool and the sink's delivery settings, to
+  // compare batching windows (commitWindowMs, lingerMs) against the defaults in one sitting.
+  Object.assign(config, { spool: JSON.parse(process.env.BENCH_MQTT_SPOOL ?? '{}') as object });
+  Object.assign(config.sinks.erp.delivery, JSON.parse(process.env.BENCH_MQTT_DELIVERY ?? '{}') as object);
   const configPath = join(dir, 'plantsync.json');
   writeFileSync(configPath, JSON.stringify(config));
   const agentTopic = `${prefix}/agent/PRESS-01`;
