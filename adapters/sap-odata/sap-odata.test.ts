@@ -17,7 +17,8 @@ test('confirmations and goods issues book one changeset each, SAP document numbe
   await until(() => sim.counters.booked === 6, () => `six booked (have ${sim.counters.booked}; ${agent.sinkStatus('s4').lastError})`);
   sim.expireTokens(); // the session timed out at SAP
   await agent.ingest(ORDERS.map((o) => confirmation(2, o)));
-  await until(() => sim.counters.booked === 9, () => `nine booked (have ${sim.counters.booked}; ${agent.sinkStatus('s4').lastError})`);
+  // Booked at SAP, and settled in the agent (the receipts are stored by the settle).
+  await until(() => sim.counters.booked === 9 && agent.sinkStatus('s4').delivered === 9, () => `nine booked and settled (have ${sim.counters.booked}; ${agent.sinkStatus('s4').lastError})`);
   assert.ok(sim.counters.csrfRefused >= 1, 'the expired token was refused once');
   assert.ok(sim.counters.tokensIssued >= 3, 'a token per service, and a fresh one after the expiry');
   assert.equal(agent.sinkStatus('s4').deadLetters, 0);
