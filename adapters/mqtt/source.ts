@@ -45,7 +45,7 @@ export class MqttSource implements Source {
   }
 
   redecode(payload: Buffer, address: string) {
-    const as = this.cfg.decode ?? 'json';
+    const as = this.cfg.decode;
     return as === 'sparkplug' ? this.sparkplug.decode(address, payload) : decode(payload, as);
   }
 
@@ -57,10 +57,10 @@ export class MqttSource implements Source {
     this.ctx = ctx;
     const c = this.cfg;
     const opts: IClientOptions = {
-      protocolVersion: c.protocolVersion ?? 5,
+      protocolVersion: c.protocolVersion,
       clientId: c.clientId ?? `plantsync-${ctx.agentId}-${this.name}`,
-      clean: c.clean ?? false,
-      keepalive: c.keepaliveSec ?? 30,
+      clean: c.clean,
+      keepalive: c.keepaliveSec,
       reconnectPeriod: reconnectDelay(c.reconnectMinMs, c.reconnectMaxMs, 1),
       resubscribe: false, // subscriptions are reconciled on every connect, below
       // QoS 2: mqtt.js hands the message to handleMessage only at PUBREL, which the broker sends after our PUBREC;
@@ -75,7 +75,7 @@ export class MqttSource implements Source {
       // MQTT 5: keep the session while away, and let many messages be in flight so they commit in large groups.
       // Maximum packet size: an MQTT 5 broker then never sends a message larger than the source would keep (room
       // left for the topic and properties), instead of the agent reading megabytes only to reject them.
-      ...((c.protocolVersion ?? 5) === 5 && { properties: { sessionExpiryInterval: c.sessionExpirySec ?? 604_800, receiveMaximum: c.receiveMaximum ?? 1000, maximumPacketSize: maxPacketSize(c.maxPayloadBytes ?? 262_144) } }),
+      ...(c.protocolVersion === 5 && { properties: { sessionExpiryInterval: c.sessionExpirySec, receiveMaximum: c.receiveMaximum, maximumPacketSize: maxPacketSize(c.maxPayloadBytes) } }),
       ...tlsClientOptions(c.tls, `sources.${this.name}.tls`),
     };
     const client = connect(c.url, opts);
@@ -180,11 +180,11 @@ export class MqttSource implements Source {
     this.stats.lastMessageAt = Date.now();
     const address = packet.topic;
     const payload = packet.payload as Buffer;
-    const max = this.cfg.maxPayloadBytes ?? 262_144;
+    const max = this.cfg.maxPayloadBytes;
     if (payload.length > max) {
       this.batch.push({ packet, generation: this.gate.generation, rejected: { reason: `payload of ${payload.length} bytes exceeds maxPayloadBytes ${max}` } });
     } else {
-      const as = this.cfg.decode ?? 'json';
+      const as = this.cfg.decode;
       const d = as === 'sparkplug' ? this.sparkplug.decode(address, payload) : decode(payload, as);
       if (!d.ok) this.batch.push({ packet, generation: this.gate.generation, rejected: { reason: d.reason } });
       else {
@@ -198,7 +198,7 @@ export class MqttSource implements Source {
         this.batch.push({ packet, generation: this.gate.generation, message: { source: { adapter: 'mqtt', id: this.name }, address, payload: d.value, properties, receivedAt: new Date(), raw: payload } });
       }
     }
-    if (this.batch.length >= (this.cfg.maxBatch ?? 2000)) this.queueFlush(true);
+    if (this.batch.length >= this.cfg.maxBatch) this.queueFlush(true);
     else this.queueFlush(false);
   }
 

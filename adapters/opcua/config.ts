@@ -84,10 +84,8 @@ export const OpcuaSourceConfig = Type.Object(
   {
     type: Type.Literal('opcua'),
     endpoint: Type.String({ pattern: '^opc\\.tcp://', description: 'opc.tcp://plc-01:4840' }),
-    securityMode: Type.Optional(Type.Union([Type.Literal('None'), Type.Literal('Sign'), Type.Literal('SignAndEncrypt')], { default: 'None' })),
-    securityPolicy: Type.Optional(
-      Type.Union([Type.Literal('None'), Type.Literal('Basic256Sha256'), Type.Literal('Aes128_Sha256_RsaOaep'), Type.Literal('Aes256_Sha256_RsaPss')], { default: 'None' }),
-    ),
+    securityMode: Type.Union([Type.Literal('None'), Type.Literal('Sign'), Type.Literal('SignAndEncrypt')], { default: 'None' }),
+    securityPolicy: Type.Union([Type.Literal('None'), Type.Literal('Basic256Sha256'), Type.Literal('Aes128_Sha256_RsaOaep'), Type.Literal('Aes256_Sha256_RsaPss')], { default: 'None' }),
     identity: Type.Optional(
       Type.Union([
         Type.Object({ type: Type.Literal('anonymous') }, { additionalProperties: false }),
@@ -95,10 +93,10 @@ export const OpcuaSourceConfig = Type.Object(
         Type.Object({ type: Type.Literal('certificate'), certificate: Type.String({ description: 'PEM file' }), privateKey: Type.String({ description: 'PEM file' }) }, { additionalProperties: false }),
       ]),
     ),
-    publishingIntervalMs: Type.Optional(Type.Number({ minimum: 10, default: 500 })),
-    keepAliveCount: Type.Optional(Type.Integer({ minimum: 1, default: 2, description: 'Publishing intervals without data before the server sends a keep-alive' })),
+    publishingIntervalMs: Type.Number({ minimum: 10, default: 500 }),
+    keepAliveCount: Type.Integer({ minimum: 1, default: 2, description: 'Publishing intervals without data before the server sends a keep-alive' }),
     staleAfterMs: Type.Optional(Type.Integer({ minimum: 100, description: 'No data or keep-alive for this long: the session is rebuilt. Default: 3 keep-alive periods, at least 2 s' })),
-    transportTimeoutMs: Type.Optional(Type.Integer({ minimum: 500, default: 5000 })),
+    transportTimeoutMs: Type.Integer({ minimum: 500, default: 5000 }),
     reconnectMinMs: Type.Integer({ minimum: 10, default: 500 }),
     reconnectMaxMs: Type.Integer({ minimum: 10, default: 30_000 }),
     nodes: Type.Array(NodeConfig),

@@ -21,11 +21,11 @@ export const opcuaAdapter: SourceAdapter<typeof OpcuaSourceConfig> = {
       if (n.handshake && !names.has(n.handshake.ackNode)) problems.push(`/nodes/${i}/handshake/ackNode: no node named '${n.handshake.ackNode}' in /nodes`);
       if (c.nodes.findIndex((x) => x.name === n.name) !== i) problems.push(`/nodes/${i}/name: '${n.name}' is used twice`);
     });
-    if ((c.securityMode ?? 'None') === 'None' !== ((c.securityPolicy ?? 'None') === 'None')) problems.push('/securityPolicy: securityMode None goes with securityPolicy None, and Sign / SignAndEncrypt with a real policy');
+    if ((c.securityMode === 'None') !== (c.securityPolicy === 'None')) problems.push('/securityPolicy: securityMode None goes with securityPolicy None, and Sign / SignAndEncrypt with a real policy');
     return problems;
   },
   warnings: (c) =>
-    (c.securityMode ?? 'None') === 'None' && c.identity?.type === 'username'
+    c.securityMode === 'None' && c.identity?.type === 'username'
       ? ['/securityMode: security None with a user name and password: the password crosses the network without encryption']
       : [],
   createSource: async (name, config) => new (await import('./source.ts')).OpcuaSource(name, config),

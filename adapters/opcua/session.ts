@@ -72,12 +72,12 @@ export class OpcuaConnection {
       applicationName: 'plantsync',
       applicationUri: `urn:plantsync:${this.o.agentId}:${this.o.sourceName}`,
       clientName: `plantsync-${this.o.agentId}`,
-      securityMode: MessageSecurityMode[cfg.securityMode ?? 'None'],
-      securityPolicy: SecurityPolicy[cfg.securityPolicy ?? 'None'],
+      securityMode: MessageSecurityMode[cfg.securityMode],
+      securityPolicy: SecurityPolicy[cfg.securityPolicy],
       endpointMustExist: false,
       // The source rebuilds on its own schedule; the library must not retry behind its back.
       connectionStrategy: { maxRetry: 0, initialDelay: 100, maxDelay: 200 },
-      transportTimeout: cfg.transportTimeoutMs ?? 5000,
+      transportTimeout: cfg.transportTimeoutMs,
       clientCertificateManager: certificates,
       requestedSessionTimeout: 60_000,
       keepSessionAlive: false,
@@ -94,7 +94,7 @@ export class OpcuaConnection {
     await this.resolveNodeIds();
     await this.subscribe();
     this.lastAlive = Date.now();
-    const stale = cfg.staleAfterMs ?? Math.max(2000, 3 * (cfg.publishingIntervalMs ?? 500) * (cfg.keepAliveCount ?? 2));
+    const stale = cfg.staleAfterMs ?? Math.max(2000, 3 * cfg.publishingIntervalMs * cfg.keepAliveCount);
     this.watchdog = setInterval(() => {
       if (Date.now() - this.lastAlive > stale) this.fail(`no data or keep-alive for ${stale} ms`);
     }, Math.min(1000, stale / 4));
@@ -177,9 +177,9 @@ export class OpcuaConnection {
   private async subscribe(): Promise<void> {
     const cfg = this.o.cfg;
     const sub = await this.session!.createSubscription2({
-      requestedPublishingInterval: cfg.publishingIntervalMs ?? 500,
-      requestedMaxKeepAliveCount: cfg.keepAliveCount ?? 2,
-      requestedLifetimeCount: Math.max(30, 10 * (cfg.keepAliveCount ?? 2)),
+      requestedPublishingInterval: cfg.publishingIntervalMs,
+      requestedMaxKeepAliveCount: cfg.keepAliveCount,
+      requestedLifetimeCount: Math.max(30, 10 * cfg.keepAliveCount),
       maxNotificationsPerPublish: 0,
       publishingEnabled: true,
       priority: 10,
