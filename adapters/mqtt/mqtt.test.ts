@@ -140,7 +140,9 @@ test('Sparkplug B: DDATA metrics named through their DBIRTH aliases become event
   const codec = sparkplug.get('spBv1.0')!;
   const broker = await startBroker(t);
   const group = `PT${Math.random().toString(36).slice(2, 8)}`;
-  const cfg = config(tempDir(t), broker, 'unused', [`spBv1.0/${group}/#`], { decode: 'sparkplug' });
+  // A client id of its own (from a unique prefix): a persistent session left on a shared broker by an earlier run
+  // must not hand this one its subscriptions or queued messages.
+  const cfg = config(tempDir(t), broker, uniquePrefix(), [`spBv1.0/${group}/#`], { decode: 'sparkplug' });
   cfg.mappings = [
     { name: 'births', topic: `spBv1.0/${group}/+/#`, when: [{ path: 'payload.messageType', in: ['NBIRTH', 'DBIRTH', 'NDEATH', 'DDEATH'] }], emit: [] },
     {
