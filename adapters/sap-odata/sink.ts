@@ -256,7 +256,12 @@ export class SapODataSink implements Sink {
 
 function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
   const m = new Map<string, T[]>();
-  for (const it of items) m.set(key(it), [...(m.get(key(it)) ?? []), it]);
+  for (const it of items) {
+    const k = key(it);
+    const group = m.get(k);
+    if (group) group.push(it);
+    else m.set(k, [it]);
+  }
   return m;
 }
 
