@@ -9,6 +9,7 @@ import { defaultBackoff } from './backoff.ts';
 import type { Route } from '../spool/types.ts';
 import { sinkAdapters, sourceAdapters } from './registry.ts';
 import { describeFirstError } from './schema-errors.ts';
+import { once } from './once.ts';
 import { MappingRule } from './mapping/schema.ts';
 import { Mapper, MappingError } from './mapping/mapper.ts';
 
@@ -179,9 +180,9 @@ function defaultedOptional(schema: unknown): unknown {
   return out;
 }
 
-const baseValidator = Compile(Base);
-const sinkValidators = new Map([...sinkAdapters].map(([t, a]) => [t, Compile(sinkSchema(a.configSchema))]));
-const sourceValidators = new Map([...sourceAdapters].map(([t, a]) => [t, Compile(a.configSchema)]));
+const baseValidator = once(() => Compile(Base));
+const sinkValidators = new Map([...sinkAdapters].map(([t, a]) => [t, once(() => Compile(sinkSchema(a.configSchema)))]));
+const sourceValidators = new Map([...sourceAdapters].map(([t, a]) => [t, once(() => Compile(a.configSchema))]));
 
 /** The whole configuration as JSON Schema (`plantsync config schema`). */
 export function configJsonSchema(): unknown {
@@ -251,14 +252,14 @@ export function validateConfig(raw: unknown, where: string | ((pointer: string) 
     throw new ConfigError(`${file}: ${detail}`);
   };
   const cfg = withDefaults(raw);
-  if (!baseValidator.Check(cfg)) fail(describeFirstError(baseValidator.Errors(cfg)));
+  if (!baseValidator().Check(cfg)) fail(describeFirstError(baseValidator().Errors(cfg)));
   for (const [name, sink] of Object.entries(cfg.sinks)) {
-    const v = sinkValidators.get(sink.type);
+    const v = sinkValidators.get(sink.type)?.();
     if (!v) fail(`/sinks/${name}/type: unknown sink type '${sink.type}' (known: ${[...sinkAdapters.keys()].join(', ')})`);
     else if (!v.Check(sink)) fail(describeFirstError(v.Errors(sink), `/sinks/${name}`));
   }
   for (const [name, source] of Object.entries(cfg.sources ?? {})) {
-    const v = sourceValidators.get(source.type);
+    const v = sourceValidators.get(source.type)?.();
     if (!v) fail(`/sources/${name}/type: unknown source type '${source.type}' (known: ${[...sourceAdapters.keys()].join(', ')})`);
     else if (!v.Check(source)) fail(describeFirstError(v.Errors(source), `/sources/${name}`));
     const [problem] = sourceAdapters.get(source.type)!.check(source);

@@ -2,7 +2,7 @@
 // Envelope fields carry identity (id, idempotencyKey), ordering (orderingKey) and provenance (source, mappingVersion);
 // the payload carries what an ERP posting needs. Payload schemas live in event-payloads.ts.
 import { hash } from 'node:crypto';
-import Type, { type Static } from 'typebox';
+import Type, { type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { describeFirstError } from './schema-errors.ts';
 import { eventJson } from './payload.ts';
@@ -58,8 +58,17 @@ export interface EventDraft {
 
 export type BuildResult = { ok: true; event: CanonicalEvent } | { ok: false; reason: string };
 
-const envelopeValidator = Compile(Envelope);
-const payloadValidators = new Map(Object.entries(payloadSchemas).map(([t, s]) => [t, Compile(s)]));
+// Compiled on first use: an agent whose mappings emit three types never holds the code of the other fifteen
+// (compiled validators are most of the heap typebox takes).
+let envelopeValidator: ReturnType<typeof Compile<typeof Envelope>> | undefined;
+const payloadValidators = new Map<string, ReturnType<typeof Compile>>();
+
+function payloadValidator(type: string): ReturnType<typeof Compile> | undefined {
+  let v = payloadValidators.get(type);
+  const schema = (payloadSchemas as Record<string, TSchema | undefined>)[type];
+  if (!v && schema) payloadValidators.set(type, (v = Compile(schema)));
+  return v;
+}
 
 /** Short stable hash; used for ids so that the same source message always yields the same id. */
 export function stableId(...parts: string[]): string {
@@ -110,8 +119,9 @@ export function buildEvent(draft: EventDraft, mappingVersion: string, receivedAt
 
 /** Returns undefined when valid, else a reason naming the first failing JSON path. */
 export function validateEvent(event: unknown): string | undefined {
+  envelopeValidator ??= Compile(Envelope);
   if (!envelopeValidator.Check(event)) return describeFirstError(envelopeValidator.Errors(event));
-  const v = payloadValidators.get(event.type);
+  const v = payloadValidator(event.type);
   if (v && !v.Check(event.payload)) return describeFirstError(v.Errors(event.payload), '/payload');
   return undefined;
 }

@@ -6,6 +6,7 @@ import { Compile } from 'typebox/compile';
 import type { SinkAdapter, SinkContext, SourceAdapter } from './adapter.ts';
 import type { Sink } from './sink.ts';
 import type { Source } from './source.ts';
+import { once } from './once.ts';
 import { describeFirstError } from './schema-errors.ts';
 import { mqttAdapter } from '../adapters/mqtt/index.ts';
 import { memoryAdapter } from '../adapters/memory/index.ts';
@@ -38,11 +39,11 @@ function ownSettings(raw: unknown): unknown {
 
 /** The adapter's config, typed by its schema: checked here, so an adapter never sees a config its schema refuses. */
 function typedBy<S extends TObject>(schema: S, type: string): (raw: unknown, name: string) => Static<S> {
-  const validator = Compile(schema);
+  const validator = once(() => Compile(schema));
   return (raw, name) => {
     const own = ownSettings(raw);
-    if (validator.Check(own)) return own;
-    throw new Error(`${name}: config does not match the ${type} schema: ${describeFirstError(validator.Errors(own))}`);
+    if (validator().Check(own)) return own;
+    throw new Error(`${name}: config does not match the ${type} schema: ${describeFirstError(validator().Errors(own))}`);
   };
 }
 

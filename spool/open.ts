@@ -140,7 +140,9 @@ function tryOpen(path: string, opts: OpenOptions): Db {
     // NORMAL: a commit only writes its WAL frames; WalSync (wal-sync.ts) flushes them off the event loop, and the
     // spool confirms nothing outside before that flush. SQLite still fsyncs around checkpoints itself.
     db.pragma('synchronous = NORMAL');
-    db.pragma('cache_size = -65536'); // 64 MiB: keeps the idempotency index hot as the backlog grows
+    // 16 MiB of page cache. 64 MiB did not make appends or claims on a 1,000,000-event backlog faster (BENCHMARKS.md,
+    // issue 14), and a burst filled it: it stayed resident in the process's heap long after.
+    db.pragma('cache_size = -16384');
     db.pragma('temp_store = MEMORY');
     // Checkpoint every ~16 MiB of WAL rather than 4 MiB: fewer main-file fsyncs in the commit path.
     db.pragma('wal_autocheckpoint = 4000');

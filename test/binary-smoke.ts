@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { tempDir } from './helpers.ts';
@@ -30,7 +30,11 @@ test('dist/plantsync: version, config validate, and a short demo that delivers e
   const version = JSON.parse(v.stdout) as { node: string; singleBinary: boolean; execArgv: string[] };
   assert.match(version.node, /^v24\./);
   assert.equal(version.singleBinary, true);
-  assert.deepEqual(version.execArgv, ['--max-semi-space-size=16'], 'pkg.config.json execArgv applies');
+  const flags = (JSON.parse(readFileSync(join(import.meta.dirname, '../pkg.config.json'), 'utf8')) as { execArgv: string[] }).execArgv;
+  assert.deepEqual(version.execArgv, flags, 'pkg.config.json execArgv applies');
+  // npx (cli/plantsync.js) and npm start run the agent with the same V8 flags as the binary.
+  assert.ok(readFileSync(join(import.meta.dirname, '../cli/plantsync.js'), 'utf8').startsWith(`#!/usr/bin/env -S node ${flags.join(' ')}\n`), 'cli/plantsync.js flags');
+  assert.ok((JSON.parse(readFileSync(join(import.meta.dirname, '../package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.startsWith(`node ${flags.join(' ')} `), 'npm start flags');
   assert.deepEqual(readdirSync(join(dir, 'cache')).length, 1, 'assets unpacked into one folder per build');
 
   const good = join(dir, 'good.json');

@@ -97,6 +97,12 @@ export const OpcuaSourceConfig = Type.Object(
     keepAliveCount: Type.Integer({ minimum: 1, default: 2, description: 'Publishing intervals without data before the server sends a keep-alive' }),
     staleAfterMs: Type.Optional(Type.Integer({ minimum: 100, description: 'No data or keep-alive for this long: the session is rebuilt. Default: 3 keep-alive periods, at least 2 s' })),
     transportTimeoutMs: Type.Integer({ minimum: 500, default: 5000 }),
+    maxInFlight: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 20_000,
+      description: 'Values held in memory at most, taken in but not yet committed; beyond it the source turns the subscription\'s publishing off (the server keeps values in its monitored-item queues, queueSize each) until commits catch up',
+    }),
     reconnectMinMs: Type.Integer({ minimum: 10, default: 500 }),
     reconnectMaxMs: Type.Integer({ minimum: 10, default: 30_000 }),
     nodes: Type.Array(NodeConfig),

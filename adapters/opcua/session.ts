@@ -174,6 +174,20 @@ export class OpcuaConnection {
     });
   }
 
+  /**
+   * Back-pressure: with publishing off the server sends only keep-alives and keeps values in each item's queue
+   * (queueSize; beyond it the newest are dropped and the overflow bit set: a counter posts the whole increment on
+   * its next value, an edge missed meanwhile is the same as one missed during an outage).
+   */
+  setPublishing(on: boolean): void {
+    this.subscription?.setPublishingMode(on).then(
+      (status) => {
+        if (!status.isGood()) this.fail(`turning publishing ${on ? 'on' : 'off'}: ${status.toString()}`);
+      },
+      (err: Error) => this.fail(`turning publishing ${on ? 'on' : 'off'}: ${err.message}`),
+    );
+  }
+
   private async subscribe(): Promise<void> {
     const cfg = this.o.cfg;
     const sub = await this.session!.createSubscription2({

@@ -35,12 +35,14 @@ export class OpcuaSource implements Source {
   private pending: Taken[] = [];
   private processing: Promise<void> = Promise.resolve();
   private queued = false;
+  /** Publishing turned off because maxInFlight values are in memory (back-pressure, see take()). */
+  private paused = false;
   private stopping = false;
   private loop: Promise<void> = Promise.resolve();
   private wake: () => void = () => {};
   private lostAt: number | undefined;
   private certificates: OPCUACertificateManager | undefined;
-  private readonly stats: SourceStatus = { connected: false, lastMessageAt: undefined, reconnects: 0, received: 0, rejected: 0 };
+  private readonly stats: SourceStatus & { held: number } = { connected: false, lastMessageAt: undefined, reconnects: 0, received: 0, rejected: 0, held: 0 };
 
   constructor(name: string, cfg: OpcuaSourceConfig) {
     this.name = name;
@@ -115,6 +117,7 @@ export class OpcuaSource implements Source {
 
   private connected(conn: OpcuaConnection): void {
     this.stats.connected = true;
+    if (this.paused) conn.setPublishing(false); // still holding back: the new subscription starts with publishing on
     this.ctx.log.info({ endpoint: this.cfg.endpoint, serverUri: conn.serverUri, nodes: conn.ids.size }, 'OPC UA session and subscription up');
     // Edges and state changes that happened while the link was down cannot be seen afterwards: say so.
     const blind = this.cfg.nodes.filter((n) => n.trigger && ['rising', 'falling', 'transition', 'change', 'threshold'].includes(n.trigger.kind));
@@ -145,14 +148,34 @@ export class OpcuaSource implements Source {
     const at = dv.sourceTimestamp ?? dv.serverTimestamp ?? new Date();
     const raw = dv.value.value as unknown;
     this.pending.push({ node, value: raw instanceof Date ? raw.toISOString() : raw, ts: at.getTime() });
+    // Values wait in memory while earlier batches commit (a slow disk, a full spool): at maxInFlight the server is
+    // told to stop publishing, so memory stays bounded and the values wait in the server's queues instead.
+    if (++this.stats.held >= this.cfg.maxInFlight && !this.paused) {
+      this.paused = true;
+      this.ctx.log.warn({ held: this.stats.held, maxInFlight: this.cfg.maxInFlight }, 'holding back: maxInFlight values in memory wait for their commit; publishing off until they are committed');
+      this.conn?.setPublishing(false);
+    }
     if (this.queued) return;
     this.queued = true;
     setImmediate(() => {
       this.queued = false;
       const batch = this.pending;
       this.pending = [];
-      this.processing = this.processing.then(() => this.process(batch)).catch((err: unknown) => this.ctx.log.error({ err }, 'OPC UA batch failed'));
+      this.processing = this.processing
+        .then(() => this.process(batch))
+        .catch((err: unknown) => this.ctx.log.error({ err }, 'OPC UA batch failed'))
+        .finally(() => this.release(batch.length));
     });
+  }
+
+  /** A batch is committed (or given up): its values leave memory; below half of maxInFlight publishing goes on again. */
+  private release(n: number): void {
+    this.stats.held -= n;
+    if (this.paused && this.stats.held < this.cfg.maxInFlight / 2) {
+      this.paused = false;
+      this.ctx.log.info({ held: this.stats.held }, 'commits caught up; publishing on again');
+      this.conn?.setPublishing(true);
+    }
   }
 
   /** An OPC UA event (alarm, condition) becomes a record as it is; its EventId is its identity. */

@@ -11,7 +11,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { launchMosquitto } from '../../adapters/mqtt/sim/test-broker.ts';
 import type { Figure } from './report.ts';
 import { startSimProcess } from './sim-process.ts';
-import { usage } from './proc.ts';
+import { agentFlags, usage } from './proc.ts';
 
 let URL = '';
 const SECONDS = Number(process.env.BENCH_MQTT_SECONDS ?? 10);
@@ -56,8 +56,8 @@ async function startBare(topic: string): Promise<() => Promise<BareResult>> {
 }
 
 async function startAgent(configPath: string): Promise<{ stop: () => Promise<void>; pid: number }> {
-  // The V8 flags the agent runs with (cli/plantsync.js, npm start); BENCH_AGENT_FLAGS to compare others.
-  const flags = (process.env.BENCH_AGENT_FLAGS ?? '--max-semi-space-size=16').split(' ').filter(Boolean);
+  // The V8 flags the agent runs with (pkg.config.json; cli/plantsync.js and npm start agree); BENCH_AGENT_FLAGS to compare others.
+  const flags = process.env.BENCH_AGENT_FLAGS?.split(' ').filter(Boolean) ?? agentFlags;
   const p = node(join(import.meta.dirname, '../../cli/main.ts'), ['run', '--config', configPath], flags);
   await line(p, /"msg":"subscribed"/);
   p.stdout!.resume();
@@ -155,7 +155,8 @@ export async function mqttBenchmarks(n = 200_000): Promise<Figure[]> {
     ];
     // Latency at paced rates: the bare subscriber's publish -> receive, then plantsync's publish -> ERP booking.
     let seq = 10_000_000;
-    for (const perSecond of [1000, 10_000]) {
+    // BENCH_MQTT_RATES: the paced rates, comma-separated (to profile one rate alone).
+    for (const perSecond of (process.env.BENCH_MQTT_RATES ?? '1000,10000').split(',').map(Number)) {
       const stop = await startBare(bareTopic);
       await runPublisher(bareTopic, perSecond, seq);
       bare = await stop();

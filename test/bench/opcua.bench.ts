@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Spool } from '../../spool/spool.ts';
 import type { Figure } from './report.ts';
-import { usage } from './proc.ts';
+import { agentFlags, usage } from './proc.ts';
 import { startSimProcess } from './sim-process.ts';
 
 const COUNTERS = Number(process.env.BENCH_OPCUA_COUNTERS ?? 1000);
@@ -52,7 +52,7 @@ export async function opcuaBenchmarks(): Promise<Figure[]> {
     };
     const configPath = join(dir, 'plantsync.json');
     writeFileSync(configPath, JSON.stringify(config));
-    agent = spawn(process.execPath, ['--max-semi-space-size=16', ...(process.env.BENCH_AGENT_FLAGS?.split(' ').filter(Boolean) ?? []), join(import.meta.dirname, '../../cli/main.ts'), 'run', '--config', configPath], { stdio: ['ignore', 'pipe', process.env.BENCH_AGENT_STDERR ? 'inherit' : 'ignore'] });
+    agent = spawn(process.execPath, [...(process.env.BENCH_AGENT_FLAGS?.split(' ').filter(Boolean) ?? agentFlags), join(import.meta.dirname, '../../cli/main.ts'), 'run', '--config', configPath], { stdio: ['ignore', 'pipe', process.env.BENCH_AGENT_STDERR ? 'inherit' : 'ignore'] });
     await firstLine(agent, /subscription up/);
     const started = Date.now();
     await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
@@ -70,8 +70,8 @@ export async function opcuaBenchmarks(): Promise<Figure[]> {
     const pct = (q: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * q))] ?? NaN;
     return [
       { name: `opcua: counter changes committed as events (${COUNTERS} items every ${PERIOD_MS} ms)`, value: perSecond, unit: 'events/s', target: `= ${(COUNTERS * 1000) / PERIOD_MS}` },
-      { name: 'opcua: agent CPU while keeping up (one core = 100%)', value: (100 * (u1.cpuS - u0.cpuS)) / window, unit: '%' },
-      { name: 'opcua: agent resident memory', value: u1.rssMiB, unit: 'MiB' },
+      { name: 'opcua: agent CPU while keeping up (one core = 100%)', value: (100 * (u1.cpuS - u0.cpuS)) / window, unit: '%', target: '<= 40' },
+      { name: 'opcua: agent resident memory', value: u1.rssMiB, unit: 'MiB', target: '<= 200' },
       { name: 'opcua: p50 source timestamp -> spool commit', value: pct(0.5), unit: 'ms' },
       { name: 'opcua: p99 source timestamp -> spool commit', value: pct(0.99), unit: 'ms' },
     ];

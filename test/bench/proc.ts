@@ -8,3 +8,6 @@ export function usage(pid: number): { cpuS: number; rssMiB: number } {
   const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]!;
   return { cpuS: ticks / 100, rssMiB: Number(rss) / 1024 };
 }
+
+/** The V8 flags the agent ships with (pkg.config.json's execArgv, which cli/plantsync.js and npm start repeat). */
+export const agentFlags = (JSON.parse(readFileSync(new URL('../../pkg.config.json', import.meta.url), 'utf8')) as { execArgv: string[] }).execArgv;

@@ -3,7 +3,8 @@
 // BENCH_ERP_BACKLOG the backlog drained into erp-sim (default 1,000,000); BENCH_MQTT_MESSAGES the MQTT throughput burst
 // (default 200,000); BENCH_SAP_EVENTS the events drained into each of erp-sim and the SAP simulator (default
 // 100,000); BENCH_MQTT_SPOOL / BENCH_MQTT_DELIVERY JSON merged into the MQTT bench agent's spool and delivery
-// settings. BENCH_ONLY=spool|erp|sap|mapping|mqtt|opcua|binary runs one group.
+// settings; BENCH_MQTT_RATES the paced MQTT rates (default 1000,10000). BENCH_ONLY=spool|erp|sap|mapping|mqtt|opcua|binary
+// runs one group.
 import { printFigure, writeResults, type Figure } from './report.ts';
 import { spoolBenchmarks } from './spool.bench.ts';
 import { erpBenchmarks } from './erp.bench.ts';
