@@ -17,7 +17,7 @@
 export type { SinkAdapter, SourceAdapter, SinkContext } from './adapter.ts';
 export type { Batch, ClaimedEvent, ItemResult, Outcome, Sink, SinkHealth } from './sink.ts';
 export { outcomeOf, sequencedJson } from './sink.ts';
-export type { IngestResult, Source, SourceContext, SourceMessage, SourceStatus } from './source.ts';
+export type { CanonicalInput, IngestResult, Source, SourceContext, SourceMessage, SourceStatus } from './source.ts';
 export type { EventDraft } from './events.ts';
 export type { Logger } from './log.ts';
 export { Metrics } from './metrics.ts';

@@ -5,13 +5,13 @@
 import type { Spool } from '../spool/spool.ts';
 import { SpoolFullError } from '../spool/types.ts';
 import { REJECTED_PAYLOAD_LIMIT, type RejectedInput } from '../spool/admin.ts';
-import type { AppendOptions, SpoolRecord } from '../spool/types.ts';
-import { buildEvent, toRecord, type EventDraft } from './events.ts';
+import type { AppendOptions, AppendResult, SpoolRecord } from '../spool/types.ts';
+import { buildEvent, toRecord, validateEvent, type CanonicalEvent, type EventDraft } from './events.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { Mapper, MapResult, SourceMessage } from './mapping/mapper.ts';
 import { copyForRejected, depthOf } from './payload.ts';
-import type { IngestResult } from './source.ts';
+import type { CanonicalInput, IngestResult } from './source.ts';
 
 export interface IntakeDeps {
   spool: Spool;
@@ -72,8 +72,12 @@ export class Intake {
       if (rejected.length) this.reject(rejected);
       return records.length || opts.state?.length ? await this.d.spool.append(records, opts) : (opts.onCommitted?.(), []);
     });
+    return this.count(results, rejected.length);
+  }
+
+  private count(results: AppendResult[], rejected: number): IngestResult {
     const duplicates = results.filter((r) => r.duplicate).length;
-    const out = { accepted: results.length - duplicates, duplicates, rejected: rejected.length };
+    const out = { accepted: results.length - duplicates, duplicates, rejected };
     this.stats.accepted += out.accepted;
     this.stats.duplicates += out.duplicates;
     this.stats.rejected += out.rejected;
@@ -103,6 +107,27 @@ export class Intake {
     };
     const res = await this.ingest([...drafts, ...own], { ...opts, rawOf });
     return { ...res, rejected: res.rejected + rejected.length };
+  }
+
+  /**
+   * Canonical events another plantsync agent built (a relay's JetStream source): committed as they are, their
+   * identity, plant, times and correlation id kept; one that is not a valid canonical event (or not JSON: `error`)
+   * becomes that message's rejected record. Resolves after the commit.
+   */
+  async ingestCanonical(source: string, items: CanonicalInput[], opts: AppendOptions = {}): Promise<IngestResult> {
+    if (this.closed) throw new Error('agent is stopping: not taking events');
+    const records: SpoolRecord[] = [];
+    const rejected: RejectedInput[] = [];
+    for (const it of items) {
+      const reason = it.error ?? validateEvent(it.event);
+      if (reason === undefined) records.push(toRecord(it.event as CanonicalEvent));
+      else rejected.push({ source, address: it.address, reason: `not a canonical event: ${reason}`, payload: it.payload });
+    }
+    const results = await this.committing(async () => {
+      if (rejected.length) this.reject(rejected);
+      return records.length || opts.state?.length ? await this.d.spool.append(records, opts) : (opts.onCommitted?.(), []);
+    });
+    return this.count(results, rejected.length);
   }
 
   /** Records input that could not become an event (malformed, unmappable, oversized), durably and visibly. */

@@ -81,6 +81,8 @@ export class Runtime {
       agentId: agent.id,
       stateDir: agent.stateDir,
       ingest: (msgs, opts) => intake.ingestMessages(msgs, { onCommitted: opts?.onCommitted, events: opts?.events, state: Object.entries(opts?.state ?? {}).map(([key, value]) => ({ source: name, key, value })) }),
+      ingestCanonical: (items, opts) => intake.ingestCanonical(name, items, { state: Object.entries(opts?.state ?? {}).map(([key, value]) => ({ source: name, key, value })) }),
+      oldestOwed: () => this.d.spool.oldestOwed(Object.keys(this.d.config().sinks)),
       loadState: () => Object.fromEntries(this.d.spool.sourceState(name)),
       reject: (items) => intake.reject(items),
     });

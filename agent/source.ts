@@ -14,6 +14,18 @@ export interface IngestResult {
   rejected: number;
 }
 
+/** A message that should hold a canonical event built by another plantsync agent (a relay's backbone). */
+export interface CanonicalInput {
+  /** The parsed message (checked against the canonical event's schema before it is committed). */
+  event?: unknown;
+  /** Why the message could not even be parsed; it is then a rejected record. */
+  error?: string;
+  /** Where it came from (a subject), for the rejected record. */
+  address: string;
+  /** The original bytes, kept in a rejected record. */
+  payload: Buffer | string;
+}
+
 export interface SourceContext {
   log: Logger;
   metrics: Metrics;
@@ -27,6 +39,16 @@ export interface SourceContext {
    * canonical drafts the source builds itself, not through mapping (source.gap).
    */
   ingest(messages: SourceMessage[], opts?: { onCommitted?: () => void; state?: Record<string, string>; events?: EventDraft[] }): Promise<IngestResult>;
+  /**
+   * Commits canonical events as they are (identity, plant and times kept: a relay forwarding a gateway's events);
+   * invalid ones become rejected records. `state` as for ingest. Resolves after the commit.
+   */
+  ingestCanonical(items: CanonicalInput[], opts?: { state?: Record<string, string> }): Promise<IngestResult>;
+  /**
+   * When the oldest event this agent's sinks still owe was appended (epoch ms), undefined when they owe nothing:
+   * a relay handing a partition over waits until nothing taken from it before is owed.
+   */
+  oldestOwed(): number | undefined;
   /** This source's state as last committed with its events (empty at first start). */
   loadState(): Record<string, string>;
   /** Stores input that cannot even be decoded (malformed, oversized) as rejected records; durable on return. */

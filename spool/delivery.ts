@@ -19,6 +19,7 @@ interface ScanRow {
   idem: string;
   type: string;
   occurred_at: number;
+  appended_at: number;
   corr: string | null;
   body: string;
 }
@@ -53,8 +54,8 @@ export class Delivery {
       // The scan reads only the outbox (seq, key): rows of busy keys are skipped without touching their events.
       // Rows as [seq, okey] arrays: a claim may read a few thousand, and plain arrays cost less than objects.
       scan: db.prepare('SELECT seq, okey FROM outbox WHERE sink = ? AND seq > ? ORDER BY seq LIMIT ?').raw(true),
-      loadRange: db.prepare('SELECT seq, okey, idem, type, occurred_at, corr, body FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq'),
-      loadClaimed: db.prepare(`SELECT e.seq, e.okey, e.idem, e.type, e.occurred_at, e.corr, e.body FROM json_each(?) j
+      loadRange: db.prepare('SELECT seq, okey, idem, type, occurred_at, appended_at, corr, body FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq'),
+      loadClaimed: db.prepare(`SELECT e.seq, e.okey, e.idem, e.type, e.occurred_at, e.appended_at, e.corr, e.body FROM json_each(?) j
         JOIN events e ON e.seq = j.value ORDER BY j.key`),
       delOutbox: db.prepare('DELETE FROM outbox WHERE sink = ? AND seq = ?'),
       delOutboxMany: db.prepare('DELETE FROM outbox WHERE sink = ? AND seq IN (SELECT value FROM json_each(?))'),
@@ -323,6 +324,7 @@ function toClaim(sink: string, c: ClaimState, rows: ScanRow[], resend: boolean):
     correlationId: r.corr ?? r.idem,
     type: r.type,
     occurredAt: r.occurred_at,
+    appendedAt: r.appended_at,
     body: r.body,
   }));
   return { id: c.id, sink, batchKey: c.batchKey, attempts: c.attempts, resend, events };

@@ -69,6 +69,9 @@ export class Maintenance {
       oldestHeld: db.prepare(`SELECT min(e.appended_at) FROM held h JOIN events e ON e.seq = h.seq
         WHERE h.sink = ?`).pluck(),
       oldestClaimed: db.prepare('SELECT min(created_at) FROM claims WHERE sink = ?').pluck(),
+      firstOutboxSeq: db.prepare('SELECT min(seq) FROM outbox WHERE sink = ?').pluck(),
+      firstHeldSeq: db.prepare('SELECT min(seq) FROM held WHERE sink = ?').pluck(),
+      appendedAt: db.prepare('SELECT appended_at FROM events WHERE seq = ?').pluck(),
       headByType: db.prepare(`SELECT e.type, min(e.occurred_at) AS at FROM (SELECT seq FROM outbox WHERE sink = ? ORDER BY seq LIMIT ?) o
         JOIN events e ON e.seq = o.seq GROUP BY e.type`),
       heldByType: db.prepare(`SELECT e.type, min(e.occurred_at) AS at FROM (SELECT seq FROM held WHERE sink = ? LIMIT ?) h
@@ -153,6 +156,19 @@ export class Maintenance {
       if (old.length < rows.length) break;
     }
     return deleted;
+  }
+
+  /**
+   * When the oldest event any of these sinks still owes (waiting, held behind a key, or in a claim) was appended;
+   * undefined when they owe nothing. Seqs grow with append time, so the lowest owed seq is the oldest.
+   */
+  oldestOwed(sinks: Iterable<SinkState>): number | undefined {
+    let first = Infinity;
+    for (const s of sinks) {
+      for (const q of [this.st.firstOutboxSeq.get(s.id), this.st.firstHeldSeq.get(s.id)]) if (typeof q === 'number' && q < first) first = q;
+      for (const c of s.claims.values()) if (c.seqs[0]! < first) first = c.seqs[0]!;
+    }
+    return first === Infinity ? undefined : (this.st.appendedAt.get(first) as number | undefined);
   }
 
   stats(s: SinkState): SinkStats {

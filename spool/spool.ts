@@ -280,6 +280,11 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     return this.guarded(() => this.maintenance.stats(this.sinkState(sink)));
   }
 
+  /** When the oldest event these sinks still owe was appended (epoch ms); undefined when they owe nothing. */
+  oldestOwed(sinks: string[]): number | undefined {
+    return this.guarded(() => this.maintenance.oldestOwed(sinks.map((n) => this.sinkState(n))));
+  }
+
   /** Work a sink could do now (batches out or waiting, its outbox counted up to 10,000 rows): for readiness. */
   workWaiting(sink: string): number {
     return this.guarded(() => this.maintenance.workWaiting(this.sinkState(sink)));

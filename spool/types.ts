@@ -33,6 +33,8 @@ export interface ClaimedEvent {
   type: string;
   /** Source time, epoch ms. */
   occurredAt: number;
+  /** When this agent appended it to its spool, epoch ms: its first send was after that. */
+  appendedAt: number;
   /** The serialized canonical event: always one JSON object. */
   body: string;
 }

@@ -12,7 +12,7 @@ function batch(events: [seq: number, key: string, okey: string][]): Batch {
     key: 'b',
     attempt: 0,
     resend: false,
-    events: events.map(([seq, idempotencyKey, orderingKey]) => ({ seq, idempotencyKey, orderingKey, correlationId: idempotencyKey, type: 'scrap', occurredAt: 0, body: '{}' })),
+    events: events.map(([seq, idempotencyKey, orderingKey]) => ({ seq, idempotencyKey, orderingKey, correlationId: idempotencyKey, type: 'scrap', occurredAt: 0, appendedAt: 0, body: '{}' })),
   };
 }
 

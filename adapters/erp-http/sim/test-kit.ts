@@ -47,7 +47,7 @@ export function batchOf(drafts: EventDraft[], key = `batch-${++seq}`): Batch {
     events: drafts.map((d) => {
       const r = buildEvent(d, 'test');
       if (!r.ok) throw new Error(r.reason);
-      return { seq: ++seq, idempotencyKey: r.event.idempotencyKey, orderingKey: r.event.orderingKey, correlationId: r.event.correlationId, type: r.event.type, occurredAt: Date.parse(r.event.occurredAt), body: JSON.stringify(r.event) };
+      return { seq: ++seq, idempotencyKey: r.event.idempotencyKey, orderingKey: r.event.orderingKey, correlationId: r.event.correlationId, type: r.event.type, occurredAt: Date.parse(r.event.occurredAt), appendedAt: Date.now(), body: JSON.stringify(r.event) };
     }),
   };
 }
