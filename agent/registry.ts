@@ -11,6 +11,7 @@ import { describeFirstError } from './schema-errors.ts';
 import { mqttAdapter } from '../adapters/mqtt/index.ts';
 import { memoryAdapter } from '../adapters/memory/index.ts';
 import { erpHttpAdapter } from '../adapters/erp-http/index.ts';
+import { jetStreamSinkAdapter, jetStreamSourceAdapter } from '../adapters/jetstream/index.ts';
 import { opcuaAdapter } from '../adapters/opcua/index.ts';
 import { sapODataAdapter } from '../adapters/sap-odata/index.ts';
 
@@ -71,6 +72,6 @@ function holdSource<S extends TObject>(a: SourceAdapter<S>): Registered<Source> 
   };
 }
 
-export const sinkAdapters: ReadonlyMap<string, Registered<Sink, SinkContext>> = new Map([holdSink(memoryAdapter), holdSink(erpHttpAdapter), holdSink(sapODataAdapter)].map((a) => [a.type, a]));
+export const sinkAdapters: ReadonlyMap<string, Registered<Sink, SinkContext>> = new Map([holdSink(memoryAdapter), holdSink(erpHttpAdapter), holdSink(sapODataAdapter), holdSink(jetStreamSinkAdapter)].map((a) => [a.type, a]));
 
-export const sourceAdapters: ReadonlyMap<string, Registered<Source>> = new Map([holdSource(mqttAdapter), holdSource(opcuaAdapter)].map((a) => [a.type, a]));
+export const sourceAdapters: ReadonlyMap<string, Registered<Source>> = new Map([holdSource(mqttAdapter), holdSource(opcuaAdapter), holdSource(jetStreamSourceAdapter)].map((a) => [a.type, a]));

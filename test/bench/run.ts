@@ -3,8 +3,8 @@
 // BENCH_ERP_BACKLOG the backlog drained into erp-sim (default 1,000,000); BENCH_MQTT_MESSAGES the MQTT throughput burst
 // (default 200,000); BENCH_SAP_EVENTS the events drained into each of erp-sim and the SAP simulator (default
 // 100,000); BENCH_MQTT_SPOOL / BENCH_MQTT_DELIVERY JSON merged into the MQTT bench agent's spool and delivery
-// settings; BENCH_MQTT_RATES the paced MQTT rates (default 1000,10000). BENCH_ONLY=spool|erp|sap|mapping|mqtt|opcua|binary
-// runs one group.
+// settings; BENCH_MQTT_RATES the paced MQTT rates (default 1000,10000); BENCH_JETSTREAM_EVENTS the events of the
+// JetStream figures (default 100,000). BENCH_ONLY=spool|erp|sap|mapping|mqtt|opcua|binary|jetstream runs one group.
 import { printFigure, writeResults, type Figure } from './report.ts';
 import { spoolBenchmarks } from './spool.bench.ts';
 import { erpBenchmarks } from './erp.bench.ts';
@@ -13,6 +13,7 @@ import { mappingBenchmarks } from './mapping.bench.ts';
 import { mqttBenchmarks } from './mqtt.bench.ts';
 import { opcuaBenchmarks } from './opcua.bench.ts';
 import { binaryBenchmarks } from './binary.bench.ts';
+import { jetstreamBenchmarks } from './jetstream.bench.ts';
 
 const only = process.env.BENCH_ONLY;
 const groups: [string, () => Promise<Figure[]>][] = [
@@ -23,6 +24,7 @@ const groups: [string, () => Promise<Figure[]>][] = [
   ['mqtt', () => mqttBenchmarks(Number(process.env.BENCH_MQTT_MESSAGES ?? 200_000))],
   ['opcua', () => opcuaBenchmarks()],
   ['binary', () => binaryBenchmarks()],
+  ['jetstream', () => jetstreamBenchmarks(Number(process.env.BENCH_JETSTREAM_EVENTS ?? 100_000))],
 ];
 const figures: Figure[] = [];
 for (const [name, run] of groups) {
