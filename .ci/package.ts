@@ -11,7 +11,7 @@ import { build } from 'esbuild';
 
 const root = join(import.meta.dirname, '..');
 const dist = join(root, 'dist');
-const config = JSON.parse(readFileSync(join(root, 'pkg.config.json'), 'utf8')) as { main: string; output: string; assets: Record<string, string> };
+const config = JSON.parse(readFileSync(join(root, 'pkg.config.json'), 'utf8')) as { main: string; output: string; execArgv: string[]; assets: Record<string, string> };
 const require = createRequire(import.meta.url);
 const step = (what: string) => console.log(`package: ${what}`);
 
@@ -44,7 +44,9 @@ const buildId = id.digest('hex').slice(0, 16);
 writeFileSync(join(root, config.main), code.replace('"pending"', JSON.stringify(buildId)));
 
 step('writing the blob (node --experimental-sea-config pkg.config.json)');
-execFileSync(process.execPath, ['--experimental-sea-config', 'pkg.config.json'], { cwd: root, stdio: 'inherit' });
+// With the V8 flags the binary runs with (execArgv): V8 rejects a code cache made under other flags, and the binary
+// then compiles everything at start (measured: status 0.40 s instead of 0.20 s, 26 MiB more at idle).
+execFileSync(process.execPath, [...config.execArgv, '--experimental-sea-config', 'pkg.config.json'], { cwd: root, stdio: 'inherit' });
 
 step('injecting it into a copy of the node binary (postject)');
 const exe = join(dist, 'plantsync');
