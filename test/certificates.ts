@@ -14,7 +14,7 @@ export function makeCertificates(dir: string, name = 'plantsync test CA'): Certi
   if (env.OPENSSL_CONF === 'undefined') delete env.OPENSSL_CONF;
   const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe', env });
   ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', `/CN=${name}`);
-  for (const [who, cn, ext] of [['server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1'], ['client', 'gw-01', 'extendedKeyUsage=clientAuth']] as const) {
+  for (const [who, cn, ext] of [['server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], ['client', 'gw-01', 'extendedKeyUsage=clientAuth']] as const) {
     writeFileSync(f(`${who}.ext`), `${ext}\n`);
     ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${who}.key`), '-out', f(`${who}.csr`), '-subj', `/CN=${cn}`);
     ssl('x509', '-req', '-in', f(`${who}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${who}.pem`), '-days', '2', '-extfile', f(`${who}.ext`));

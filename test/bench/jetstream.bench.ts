@@ -79,7 +79,9 @@ export async function jetstreamBenchmarks(n = 100_000): Promise<Figure[]> {
     const sink = new JetStreamSink('backbone', withSchemaDefaults(JetStreamSinkConfig, { type: 'jetstream', servers: [nats.url], stream: 'PLANTSYNC' }), { log });
     await sink.open();
     await until(() => sink.health().breaker === 'closed', 10_000, 'the sink to connect');
-    const d = new Dispatcher(spool, sink, { concurrency: 8, maxEvents: 500, maxBytes: 4_194_304, backoff: { baseMs: 100, capMs: 1000, maxRetryAfterMs: Infinity } }, log);
+    // BENCH_JETSTREAM_DELIVERY: JSON merged into the gateway dispatcher's settings (concurrency, maxEvents), to compare.
+    const delivery = { concurrency: 8, maxEvents: 500, ...(JSON.parse(process.env.BENCH_JETSTREAM_DELIVERY ?? '{}') as object) };
+    const d = new Dispatcher(spool, sink, { ...delivery, maxBytes: 4_194_304, backoff: { baseMs: 100, capMs: 1000, maxRetryAfterMs: Infinity } }, log);
     const t1 = performance.now();
     d.start();
     await until(() => d.stats.delivered >= n, 300_000, 'the gateway drain');

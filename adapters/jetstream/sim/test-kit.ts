@@ -1,7 +1,7 @@
 // Shared pieces of the JetStream tests: a gateway's and a relay's config, plant-like events, reading the stream back.
 import type { TestContext } from 'node:test';
 import { pino } from 'pino';
-import { connect } from '@nats-io/transport-node';
+import { connect, type ConnectionOptions } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { Agent } from '../../../agent/agent.ts';
 import type { ConfigInput } from '../../../agent/config.ts';
@@ -48,8 +48,8 @@ export interface StoredEvent {
 }
 
 /** Everything the stream holds, in stream order. */
-export async function readStream(url: string, stream = 'PLANTSYNC'): Promise<StoredEvent[]> {
-  const nc = await connect({ servers: url });
+export async function readStream(url: string, stream = 'PLANTSYNC', options: Partial<ConnectionOptions> = {}): Promise<StoredEvent[]> {
+  const nc = await connect({ servers: url, ...options });
   try {
     const js = jetstream(nc);
     const c = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.All });
