@@ -20,7 +20,7 @@ import { Spool } from '../../spool/spool.ts';
 import type { SpoolRecord } from '../../spool/types.ts';
 import type { Figure } from './report.ts';
 import { startSimProcess } from './sim-process.ts';
-import { agentFlags } from './proc.ts';
+import { agentFlags, usage } from './proc.ts';
 
 const KEYS = 500;
 
@@ -104,7 +104,9 @@ export async function jetstreamBenchmarks(n = 100_000): Promise<Figure[]> {
     relay = spawn(process.execPath, [...agentFlags, join(import.meta.dirname, '../../cli/main.ts'), 'run', '--config', relayConfig], { stdio: 'ignore' });
     // The stream holds the bare run's events too: 2n in all.
     await until(async () => (await sim.counters()).accepted >= 2 * n, 600_000, 'the relay drain');
-    const relayRate = (2 * n) / ((performance.now() - t2) / 1000);
+    const relaySeconds = (performance.now() - t2) / 1000;
+    const relayRate = (2 * n) / relaySeconds;
+    const relayUsage = usage(relay.pid!);
 
     // Paced: a gateway agent takes 1,000 events/s for 10 s; latency from source time to the ERP booking.
     const gateway = new Agent({ config: { agent: { id: 'bench-gw', plant: '1000', stateDir: join(dir, 'gw') }, admin: { enabled: false }, sinks: { backbone: { type: 'jetstream', servers: [nats.url], stream: 'PLANTSYNC' } }, routes: [{ sink: 'backbone', types: '*' }], mappings: [] } as never, configVersion: 'bench', log });
@@ -124,6 +126,8 @@ export async function jetstreamBenchmarks(n = 100_000): Promise<Figure[]> {
       { name: 'jetstream: gateway sink draining its spool (durable, acked, per-key order)', value: gwRate, unit: 'events/s' },
       { name: 'jetstream: gateway / bare publisher', value: gwRate / bareRate, unit: 'x', target: '>= 0.8' },
       { name: 'jetstream: relay -> erp-sim end to end, whole stream', value: relayRate, unit: 'events/s' },
+      { name: 'jetstream: relay CPU during that drain (one core = 100%, start included)', value: (100 * relayUsage.cpuS) / relaySeconds, unit: '%' },
+      { name: 'jetstream: relay resident memory after that drain', value: relayUsage.rssMiB, unit: 'MiB' },
       { name: 'jetstream: p50 source time -> ERP booking via the backbone at 1,000 events/s', value: pct(0.5), unit: 'ms' },
       { name: 'jetstream: p99 source time -> ERP booking via the backbone at 1,000 events/s', value: pct(0.99), unit: 'ms' },
     ];
