@@ -26,6 +26,13 @@ test('version names plantsync, the Node runtime and the spool schema', async () 
   assert.equal(typeof v.spoolSchema, 'number');
 });
 
+test('--version and -V are the version verb; --help lists every verb once (one module may serve two verbs)', async () => {
+  for (const flag of ['--version', '-V']) assert.match((await plantsync(flag)).stdout, /^plantsync \d+\.\d+\.\d+ \(node v24\.\d+\.\d+, spool schema \d+\)$/m);
+  const help = await plantsync('--help');
+  assert.equal(help.code, 0, help.stderr);
+  for (const verb of ['run', 'status', 'dlq', 'opcua', 'opcua-sim', 'erp-sim', 'version']) assert.equal(help.stdout.match(new RegExp(`^  ${verb}[ \\n]`, 'gm'))?.length, 1, `${verb} listed once`);
+});
+
 test('config validate accepts a good file and names file, path and reason for a bad one (exit 2)', async (t) => {
   const dir = tempDir(t);
   const good = join(dir, 'good.json');

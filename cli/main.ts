@@ -23,9 +23,12 @@ async function main(): Promise<void> {
   const program = new Command('plantsync')
     .description('Edge agent: OPC UA and MQTT shop-floor events into ERP, durable, ordered and exactly once in effect')
     .showHelpAfterError();
+  // `plantsync --version` (and -V) is `plantsync version`, as an operator types it.
+  if (process.argv[2] === '--version' || process.argv[2] === '-V') process.argv.splice(2, 1, 'version');
   const asked = process.argv[2];
-  const load = asked !== undefined && Object.hasOwn(verbs, asked) ? [verbs[asked]!] : [...new Set(Object.values(verbs))];
-  for (const verb of await Promise.all(load.map((l) => l()))) verb.register(program);
+  const load = asked !== undefined && Object.hasOwn(verbs, asked) ? [verbs[asked]!] : Object.values(verbs);
+  // One module may serve two verbs (opcua, opcua-sim): it registers once (importing it twice gives the same module).
+  for (const verb of new Set(await Promise.all(load.map((l) => l())))) verb.register(program);
   await program.parseAsync(process.argv);
 }
 

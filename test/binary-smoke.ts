@@ -50,4 +50,9 @@ test('dist/plantsync: version, config validate, and a short demo that delivers e
   assert.equal(demo.code, 0, demo.stdout + demo.stderr);
   const m = /^OK: (\d+) events spooled, \1 posted to ERP exactly once/m.exec(demo.stdout);
   assert.ok(m && Number(m[1]) > 20, demo.stdout);
+  // The demo runs an MQTT source, an OPC UA source and the ERP sink: none of their libraries may warn at start.
+  assert.doesNotMatch(demo.stderr, /DeprecationWarning|ExperimentalWarning/, 'no runtime warnings');
+  const dashV = await binary(dir, '--version');
+  assert.equal(dashV.code, 0, dashV.stderr);
+  assert.match(dashV.stdout, /^plantsync \d+\.\d+\.\d+ \(node v24\./);
 });

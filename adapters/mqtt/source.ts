@@ -78,7 +78,7 @@ export class MqttSource implements Source {
       ...(c.protocolVersion === 5 && { properties: { sessionExpiryInterval: c.sessionExpirySec, receiveMaximum: c.receiveMaximum, maximumPacketSize: maxPacketSize(c.maxPayloadBytes) } }),
       ...tlsClientOptions(c.tls, `sources.${this.name}.tls`),
     };
-    const client = connect(c.url, opts);
+    const client = connect({ ...brokerAddress(c.url), ...opts });
     this.client = client;
     this.gate = new AckGate(client);
     // Take over message handling before the first packet can arrive, or queued session messages are missed.
@@ -267,4 +267,20 @@ export class MqttSource implements Source {
 /** MQTT 5 Maximum Packet Size for a payload limit: the payload plus room for a topic (up to 64 KiB) and properties. */
 export function maxPacketSize(maxPayloadBytes: number): number {
   return Math.min(268_435_455, maxPayloadBytes + 65_536 + 4096);
+}
+
+/**
+ * The broker URL as mqtt.js options, read with the WHATWG URL parser: given a string, mqtt.js calls the deprecated
+ * url.parse(), which the single binary (where the library is not under node_modules) reported at every start.
+ */
+export function brokerAddress(url: string): Pick<IClientOptions, 'protocol' | 'host' | 'port' | 'path' | 'username' | 'password'> {
+  const u = new URL(url);
+  return {
+    protocol: u.protocol.replace(/:$/, '') as IClientOptions['protocol'],
+    host: u.hostname.replace(/^\[(.*)\]$/, '$1'), // an IPv6 address without its brackets, as sockets take it
+    ...(u.port && { port: Number(u.port) }),
+    ...((u.pathname && u.pathname !== '/') || u.search ? { path: `${u.pathname}${u.search}` } : {}),
+    ...(u.username && { username: decodeURIComponent(u.username) }),
+    ...(u.password && { password: decodeURIComponent(u.password) }),
+  };
 }

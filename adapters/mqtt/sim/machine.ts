@@ -5,6 +5,7 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { ConfigInput } from '../../../agent/config.ts';
 import type { MqttSourceConfig } from '../config.ts';
+import { brokerAddress } from '../source.ts';
 
 export const ROBOT_TOPIC = 'plants/1000/lines/L1/machines/ROBOT-01/cycle';
 
@@ -21,7 +22,7 @@ export class WeldingRobotSim {
   }
 
   static async start(url: string, cyclesPerSecond: number, order: () => string): Promise<WeldingRobotSim> {
-    const sim = new WeldingRobotSim(await connectAsync(url, { clientId: 'demo-robot-01' }));
+    const sim = new WeldingRobotSim(await connectAsync({ ...brokerAddress(url), clientId: 'demo-robot-01' })); // not url.parse (brokerAddress)
     sim.timer = setInterval(() => sim.cycle(order()), 1000 / cyclesPerSecond);
     return sim;
   }
