@@ -46,6 +46,15 @@ test('config validate accepts a good file and names file, path and reason for a 
   const no = await plantsync('config', 'validate', bad);
   assert.equal(no.code, 2);
   assert.match(no.stderr, new RegExp(`${bad.replace(/[.]/g, '\\.')}: /sinks/erp/delivery/maxEvents: must be >= 1`));
+  // --config PATH, like every other verb, for validate and show; two different files at once are refused.
+  assert.match((await plantsync('config', 'validate', '--config', good)).stdout, /good\.json: valid/);
+  assert.equal((await plantsync('config', 'validate', '--config', bad)).code, 2);
+  const shown = await plantsync('config', 'show', '--config', good);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.deepEqual((JSON.parse(shown.stdout) as { files: string[] }).files, [good]);
+  const both = await plantsync('config', 'show', bad, '--config', good);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /two config files given/);
 });
 
 test('the demo runs the OPC UA press and the MQTT robot through the agent into the ERP: every event posted once and in order, every part confirmed', async () => {

@@ -20,13 +20,26 @@ function load(path: string) {
   }
 }
 
+/** The config file from the argument or --config (both, naming different files, is an error: exit 2). */
+function pathOf(arg: string | undefined, option: string | undefined): string | undefined {
+  if (arg !== undefined && option !== undefined && arg !== option) {
+    console.error(`two config files given: ${arg} and --config ${option}; give one`);
+    process.exitCode = 2;
+    return undefined;
+  }
+  return option ?? arg ?? DEFAULT;
+}
+
 export function register(program: Command): void {
   const config = program.command('config').description('validate, show or describe the config (main file plus conf.d/*.json)');
   config
     .command('validate [path]')
     .description('check the config; errors name the file, the JSON path and the reason (exit 2)')
+    .option('-c, --config <path>', `the main config file, as for every other verb (or as the argument; default ${DEFAULT})`)
     .option('--secrets', 'also read every ${env:...} and ${file:...} reference, as the agent will (run it as the agent\'s user)')
-    .action((path = DEFAULT, o: { secrets?: boolean }) => {
+    .action((arg: string | undefined, o: { secrets?: boolean; config?: string }) => {
+      const path = pathOf(arg, o.config);
+      if (path === undefined) return;
       const c = load(path);
       if (!c) return;
       if (o.secrets) {
@@ -45,7 +58,10 @@ export function register(program: Command): void {
   config
     .command('show [path]')
     .description('print the effective config (files merged, secrets masked) with its version')
-    .action((path = DEFAULT) => {
+    .option('-c, --config <path>', `the main config file, as for every other verb (or as the argument; default ${DEFAULT})`)
+    .action((arg: string | undefined, o: { config?: string }) => {
+      const path = pathOf(arg, o.config);
+      if (path === undefined) return;
       const c = load(path);
       if (c) console.log(JSON.stringify({ version: c.version, files: c.files, config: maskSecrets(c.config) }, null, 2));
     });
