@@ -71,6 +71,22 @@ test('per-event results: a rejected or temporarily failing item settles alone', 
   assert.equal(r[2]!.kind, 'retry');
 });
 
+test('erp-sim reject rules are set and cleared over its control API: a rejected event books once the rule is gone (the dead-letter runbook)', async (t) => {
+  const sim = await startSim(t);
+  const sink = await openSink(t, { url: `${sim.url}/batch` });
+  const b = batchOf([confirmation(1, 'Auftrag-4711'), confirmation(2, 'Заказ-1001')]);
+  const control = async (path: string, body: object) => (await fetch(`${sim.url}/_sim/${path}`, { method: 'POST', body: JSON.stringify(body) })).json() as Promise<Record<string, unknown>>;
+  await control('reject', { idempotencyKey: b.events[0]!.idempotencyKey, status: 422, reason: 'Material gesperrt' });
+  await control('reject', { idempotencyKey: b.events[1]!.idempotencyKey });
+  const first = await sink.deliver(b, never);
+  assert.ok(first.kind === 'rejected' || (first.kind === 'partial' && first.results.every((r) => r.kind === 'rejected')), JSON.stringify(first));
+  assert.deepEqual(await control('accept', { idempotencyKey: b.events[0]!.idempotencyKey }), { cleared: 1 });
+  const second = await sink.deliver(batchOf([confirmation(1, 'Auftrag-4711')]), never);
+  assert.equal(second.kind, 'delivered', 'the first event books once its rule is cleared');
+  assert.deepEqual(await control('accept', {}), { cleared: 1 }, 'every remaining rule');
+  assert.equal((await sink.deliver(batchOf([confirmation(2, 'Заказ-1001')]), never)).kind, 'delivered');
+});
+
 test('routes: one templated request per event, in order, with its own idempotency key; duplicates count as delivered', async (t) => {
   const sim = await startSim(t);
   const sink = await openSink(t, {

@@ -142,6 +142,14 @@ export class ErpSim {
     this.rejections.set(idempotencyKey, { status, reason });
   }
 
+  /** Stops rejecting this event (or every event, without a key); returns how many rules were cleared. */
+  accept(idempotencyKey?: string): number {
+    if (idempotencyKey !== undefined) return this.rejections.delete(idempotencyKey) ? 1 : 0;
+    const n = this.rejections.size;
+    this.rejections.clear();
+    return n;
+  }
+
   /** Answers this event with a transient per-item failure (default 503) the next `times` times it comes. */
   failItem(idempotencyKey: string, times: number, status = 503): void {
     this.transient.set(idempotencyKey, { times, status });
@@ -307,6 +315,11 @@ export class ErpSim {
     if (path === '/_sim/reject' && typeof body.idempotencyKey === 'string') {
       this.reject(body.idempotencyKey, Number(body.status ?? 422), String(body.reason ?? 'rejected by erp-sim'));
       return send(res, 200, { ok: true });
+    }
+    // Clears reject rules: one event's, or all of them ({}), so a dead letter's replay can succeed (the runbook).
+    if (path === '/_sim/accept') {
+      const cleared = this.accept(typeof body.idempotencyKey === 'string' ? body.idempotencyKey : undefined);
+      return send(res, 200, { cleared });
     }
     if (path === '/_sim/revoke-tokens') {
       this.revokeTokens();
