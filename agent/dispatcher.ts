@@ -8,7 +8,7 @@ import type { Claim } from '../spool/types.ts';
 import { MAX_TIMER_MS, retryDelay, type BackoffPolicy } from './backoff.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
-import type { Batch, Outcome, Sink } from './sink.ts';
+import type { Batch, ItemResult, Outcome, Sink } from './sink.ts';
 
 export interface DispatcherOptions {
   concurrency: number;
@@ -277,7 +277,7 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
       }
       return;
     }
-    const msg = o.kind === 'retry' ? o.error : o.kind === 'rejected' ? o.reason : 'partial outcome';
+    const msg = o.kind === 'retry' ? o.error : o.kind === 'rejected' ? o.reason : partialSummary(o.results);
     this.stats.lastError = msg;
     this.stats.lastErrorAt = now;
     if (o.kind === 'retry') {
@@ -290,4 +290,18 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
       this.log.warn({ ...fields, error: msg }, o.kind === 'rejected' ? 'batch rejected: events moved to dead letters' : 'batch partly delivered');
     }
   }
+}
+
+/**
+ * What a partial outcome says to an operator: the first rejection's reason (the ERP's words, as the sink put them) or the
+ * first retry's error, and how many events went which way; never just "partial outcome".
+ */
+export function partialSummary(results: ItemResult[]): string {
+  const rejected = results.filter((r) => r.kind === 'rejected');
+  const retried = results.filter((r) => r.kind === 'retry');
+  const delivered = results.length - rejected.length - retried.length;
+  const first = rejected[0] ?? retried[0];
+  const why = !first ? 'no reason given' : first.kind === 'rejected' ? first.reason : first.kind === 'retry' ? first.error : '';
+  const counts = [rejected.length && `${rejected.length} rejected`, retried.length && `${retried.length} to retry`, delivered && `${delivered} delivered`].filter(Boolean).join(', ');
+  return `${why} (${counts} of ${results.length})`;
 }

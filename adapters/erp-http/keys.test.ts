@@ -71,3 +71,13 @@ test('a request that cannot be built for one event (its URL) is that event\'s de
   assert.equal(sink.health().breaker, 'closed');
   assert.match(spoolOf(agent).admin.listDead()[0]!.reason, /template|URL/i);
 });
+
+test('a single event the ERP refuses (422) reads as the ERP\'s reason in status, not "partial outcome"', async (t) => {
+  const sim = await startSim(t);
+  const agent = await agentWith(t, { url: `${sim.url}/batch`, response: simResponse });
+  const refused = confirmation(1, 'Auftrag-4711');
+  sim.reject(`1000/${refused.source.id}/${refused.key}`, 422, 'Material BRKT-4711 ist gesperrt');
+  await agent.ingest([refused]);
+  await until(() => agent.sinkStatus('erp').deadLetters === 1, () => `a dead letter (${JSON.stringify(agent.sinkStatus('erp'))})`);
+  assert.equal(agent.sinkStatus('erp').lastError, 'HTTP 422: Material BRKT-4711 ist gesperrt (1 rejected of 1)');
+});
