@@ -14,6 +14,8 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 export interface LoadedConfigFiles extends LoadedConfig {
   /** Every file read, main first, in merge order. */
   files: string[];
+  /** The file that set a JSON pointer's value (a conf.d fragment or the main file), for errors found later. */
+  fileOf: (pointer: string) => string;
 }
 
 /** The conf.d folder of a main config file: beside it. */
@@ -99,7 +101,7 @@ export function loadConfigFiles(mainPath: string): LoadedConfigFiles {
   };
   const config = validateConfig(merged, fileOf);
   const digest = hash.digest('hex').slice(0, 12);
-  return { config, version: config.agent.label ? `${config.agent.label}+${digest}` : digest, files };
+  return { config, version: config.agent.label ? `${config.agent.label}+${digest}` : digest, files, fileOf };
 }
 
 const SECRET_KEYS = /^(password|passphrase|token|clientSecret|secret)$/i;

@@ -6,6 +6,12 @@ const REF = /\$\{(env|file):([^}]+)\}/g;
 
 export class SecretError extends Error {
   override readonly name = 'SecretError';
+  /** Where the reference is: a JSON pointer (/sinks/erp/auth/password) or a setting's name (sinks.erp.tls.passphrase). */
+  readonly where: string;
+  constructor(message: string, where: string) {
+    super(message);
+    this.where = where;
+  }
 }
 
 /** Replaces every reference in a string; throws SecretError naming `where` when one cannot be resolved. */
@@ -13,13 +19,13 @@ export function resolveSecret(value: string, where: string): string {
   return value.replace(REF, (_, kind: string, ref: string) => {
     if (kind === 'env') {
       const v = process.env[ref];
-      if (v === undefined) throw new SecretError(`${where}: environment variable ${ref} is not set`);
+      if (v === undefined) throw new SecretError(`${where}: environment variable ${ref} is not set`, where);
       return v;
     }
     try {
       return readFileSync(ref, 'utf8').trim();
     } catch (err) {
-      throw new SecretError(`${where}: cannot read secret file ${ref}: ${(err as Error).message}`);
+      throw new SecretError(`${where}: cannot read secret file ${ref}: ${(err as Error).message}`, where);
     }
   });
 }

@@ -93,6 +93,22 @@ test('a secret the agent cannot read: config validate --secrets names it (exit 2
   assert.match((await plantsync('config', 'validate', '--secrets', config)).stdout, /valid, secrets readable/);
 });
 
+test('a missing secret in a conf.d fragment is named in that fragment, by config validate --secrets and by run', async (t) => {
+  const dir = tempDir(t);
+  const config = join(dir, 'plantsync.json');
+  writeFileSync(config, JSON.stringify({ agent: { id: 'gw', plant: '1000', stateDir: dir }, admin: { enabled: false }, sinks: { erp: { type: 'memory' } }, routes: [{ sink: 'erp', types: '*' }] }));
+  mkdirSync(join(dir, 'conf.d'));
+  const fragment = join(dir, 'conf.d', '20-werk-2-erp.json');
+  writeFileSync(fragment, JSON.stringify({ sinks: { werk2: { type: 'erp-http', url: 'http://127.0.0.1:9/batch', auth: { type: 'basic', user: 'plantsync', password: '${env:PLANTSYNC_TEST_UNSET_WERK2}' } } } }));
+  const v = await plantsync('config', 'validate', '--secrets', config);
+  assert.equal(v.code, 2);
+  assert.match(v.stderr, /conf\.d\/20-werk-2-erp\.json: \/sinks\/werk2\/auth\/password: environment variable PLANTSYNC_TEST_UNSET_WERK2 is not set/);
+  const { proc, log } = runAgent(t, config);
+  assert.equal(await new Promise((r) => proc.once('exit', r)), 2);
+  const fatal = log().trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string }).find((l) => l.level === 60);
+  assert.match(fatal!.msg, /conf\.d\/20-werk-2-erp\.json: \/sinks\/werk2\/auth\/password: environment variable/);
+});
+
 test('a second agent on the same spool stops at once with one fatal line naming who holds it (exit 1)', async (t) => {
   const dir = tempDir(t);
   const config = join(dir, 'plantsync.json');

@@ -47,7 +47,7 @@ export function register(program: Command): void {
           checkSecrets(c.config);
         } catch (err) {
           if (!(err instanceof SecretError)) throw err;
-          console.error(`${path}: ${err.message}`);
+          console.error(`${c.fileOf(err.where)}: ${err.message}`); // the fragment that holds the reference
           process.exitCode = 2;
           return;
         }

@@ -55,7 +55,8 @@ export function register(program: Command): void {
         // naming it, not a stack trace every 5 seconds. Anything else (the spool held by another agent, a CA file
         // that cannot be read) is logged as one fatal record and exits 1.
         const config = err instanceof SecretError || err instanceof ConfigError;
-        if (config) log.fatal(`${o.config}: ${(err as Error).message}`);
+        const file = err instanceof SecretError && err.where.startsWith('/') ? loaded.fileOf(err.where) : o.config;
+        if (config) log.fatal(`${file}: ${(err as Error).message}`);
         else log.fatal({ err }, `agent could not start: ${(err as Error).message}`);
         process.exitCode = config ? 2 : 1;
         started = false;
