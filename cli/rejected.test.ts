@@ -2,6 +2,7 @@
 // rule maps is rejected; after a mapping fix rolled out as a conf.d fragment, `rejected replay` turns it into an
 // event (on the spool file while the agent is stopped); `replay` re-sends delivered events after an "ERP restore".
 import { test } from 'node:test';
+import { shortened } from './rejected.ts';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,6 +48,8 @@ test('rejected list/replay/drop and replay of delivered events, offline and thro
   assert.equal(list.length, 1);
   assert.equal(list[0]!.address, `${prefix}/lines/L1/scrap`);
   assert.match(list[0]!.reason, /no mapping rule/i);
+  const table = (await plantsync('rejected', 'list', '--config', config)).stdout;
+  assert.ok(table.includes(shortened(`${prefix}/lines/L1/scrap`, 60)) && table.includes('/lines/L1/scrap'), `the table shows the topic's end: ${table}`);
   const show = JSON.parse((await plantsync('rejected', 'show', String(list[0]!.id), '--config', config)).stdout) as RejectedView;
   assert.deepEqual(JSON.parse(show.payload), { id: 'sc-7', qty: 3, reason: 'SC-BURR' });
   const noFix = await plantsync('rejected', 'replay', '--config', config, '--reason', 'try', '--dry-run');
@@ -124,4 +127,12 @@ test('a large rejected replay runs in pages with progress, past the records that
   assert.equal(after.admin.countRejected(), 2);
   after.sinkNames();
   assert.equal(after.stats('erp').pending, 2500);
+});
+
+test('a long topic in the rejected table keeps its start and its end (the machine), joined by …', () => {
+  const topic = 'plantsync/werk-2/halle-3/linie-4/станок-пресс-07/订单/scrap';
+  assert.equal(shortened(topic, 100), topic);
+  const s = shortened(`${topic}/${'x'.repeat(40)}/PRESSE-07`, 60);
+  assert.equal(s.length, 60);
+  assert.ok(s.startsWith('plantsync/werk-2/halle-') && s.endsWith('/PRESSE-07') && s.includes('…'), s);
 });

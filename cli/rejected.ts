@@ -44,8 +44,18 @@ function run(cfg: AgentConfig, version: string, r: RejectedRequest): Promise<Rej
 function printList(list: RejectedView[] = []): void {
   if (!list.length) return console.log('no rejected records match');
   for (const r of list) {
-    console.log(`#${String(r.id).padEnd(7)} ${r.at}  ${r.source.padEnd(12)} ${r.address.slice(0, 50).padEnd(50)} ${r.reason.slice(0, 90)}${r.truncated ? '  (truncated)' : ''}`);
+    console.log(`#${String(r.id).padEnd(7)} ${r.at}  ${r.source.padEnd(12)} ${shortened(r.address, 60).padEnd(60)} ${r.reason.slice(0, 90)}${r.truncated ? '  (truncated)' : ''}`);
   }
+}
+
+/**
+ * A long topic or node name in a table column: its start and its end, with "…" between. Cutting the end off left
+ * stubs like "plantsync/werk-2/halle-3/linie-4/pres" where the machine's name (the end) is what tells records apart.
+ */
+export function shortened(text: string, width: number): string {
+  if (text.length <= width) return text;
+  const head = Math.floor((width - 1) * 0.4);
+  return `${text.slice(0, head)}…${text.slice(text.length - (width - 1 - head))}`;
 }
 
 function filterOf(o: Options): RejectedFilter {
