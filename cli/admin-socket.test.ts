@@ -82,7 +82,7 @@ test('read-only commands never create a state folder or a spool; a wrong state d
 
 test('a stuck key can be taken out of the flow: its pending events become dead letters (audited), the other keys flow, and a later drop lets it go on in order', async (t) => {
   const sim = await startSim(t);
-  const { agent, config } = await start(t, 'gw-keys', { erp: { type: 'erp-http', url: `${sim.url}/batch`, response: simResponse, delivery: { backoff: { baseMs: 20, capMs: 100 } } } } as ConfigInput['sinks']);
+  const { agent, config, file } = await start(t, 'gw-keys', { erp: { type: 'erp-http', url: `${sim.url}/batch`, response: simResponse, delivery: { backoff: { baseMs: 20, capMs: 100 } } } } as ConfigInput['sinks']);
   const stuck = confirmation(1, '订单-STUCK');
   sim.failItem(`1000/press-01/${stuck.key}`, 1_000_000); // "locked by another user", for ever
   await agent.ingest([stuck, confirmation(2, '订单-STUCK'), confirmation(3, 'PO-OK')]);
@@ -110,6 +110,8 @@ test('a stuck key can be taken out of the flow: its pending events become dead l
   assert.equal(spoolOf(agent).admin.auditLog(1)[0]!.action, 'keys.evict');
   // Later events of the key wait behind its dead letters; dropping the first one lets the next go.
   await agent.ingest([confirmation(4, '订单-STUCK')]);
+  await until(() => agent.sinkStatus('erp').held === 1, 'the later event is held behind the parked key');
+  assert.match((await plantsync('status', '--config', file)).stdout, /erp +backlog 1 .*\[1 parked key, 1 held behind them\]/, 'status shows parked keys and held events');
   await askAgent(config, 'POST', '/dlq', { action: 'drop', filter: { sink: 'erp', seq: 1 }, reason: 'posted by hand' });
   sim.failItem(`1000/press-01/${stuck.key}`, 0);
   await askAgent(config, 'POST', '/dlq', { action: 'replay', filter: { sink: 'erp' }, reason: 'lock released' });

@@ -45,7 +45,9 @@ function print(st: AgentStatus): void {
   console.log('sinks');
   for (const [n, s] of Object.entries(st.sinks)) {
     const oldest = s.oldestPendingAgeSec === null ? '' : ` (oldest ${s.oldestPendingAgeSec}s)`;
-    console.log(`  ${n.padEnd(12)} backlog ${s.pending + s.held}${oldest}  in flight ${s.inFlight}  breaker ${s.breaker}  delivered ${s.delivered}  retried ${s.retried}  dead letters ${s.deadLetters}  last success ${ago(s.lastSuccessAt)}  last error ${s.lastError ? `${ago(s.lastErrorAt)}: ${s.lastError}` : '-'}`);
+    // Held events wait behind a parked key (a dead letter not yet replayed or dropped): `plantsync keys` shows them.
+    const held = s.parkedKeys || s.held ? ` [${s.parkedKeys} parked key${s.parkedKeys === 1 ? '' : 's'}, ${s.held} held behind them]` : '';
+    console.log(`  ${n.padEnd(12)} backlog ${s.pending + s.held}${oldest}${held}  in flight ${s.inFlight}  breaker ${s.breaker}  delivered ${s.delivered}  retried ${s.retried}  dead letters ${s.deadLetters}  last success ${ago(s.lastSuccessAt)}  last error ${s.lastError ? `${ago(s.lastErrorAt)}: ${s.lastError}` : '-'}`);
   }
   console.log(`rejected records ${st.rejectedRecords}`);
   for (const m of st.objectives.recentMisses) {
