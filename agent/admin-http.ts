@@ -26,6 +26,7 @@ export interface AdminView {
   readonly dispatchers: ReadonlyMap<string, unknown>;
   sinkStatus(name: string): SinkStats & DispatcherStats & { breaker: string };
   rejectedRecords(): number;
+  rejectedBySource(): Record<string, number>;
   /** Why the agent cannot commit or deliver now (agent/readiness.ts). */
   readiness(): string[];
   readonly objectives: { view(): ObjectivesView };
@@ -45,7 +46,8 @@ export interface AgentStatus {
   uptimeSec: number;
   ready: boolean;
   notReady: string[];
-  sources: Record<string, { connected: boolean; lastMessageAt: string | null; reconnects: number; received: number; rejected: number }>;
+  /** `rejected`: this source's rejected records in the spool (they add up to rejectedRecords with those of sources no longer configured); `rejectedSinceStart`: counted by this run. */
+  sources: Record<string, { connected: boolean; lastMessageAt: string | null; reconnects: number; received: number; rejected: number; rejectedSinceStart: number }>;
   sinks: Record<string, { pending: number; held: number; inFlight: number; deadLetters: number; parkedKeys: number; oldestPendingAgeSec: number | null; delivered: number; retried: number; lastSuccessAt: string | null; lastError: string | null; lastErrorAt: string | null; breaker: string }>;
   rejectedRecords: number;
   /** Latency objectives breached now (also in notReady) and missed in the last 5 minutes; growing dead letters. */
@@ -58,10 +60,11 @@ const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toI
 
 export function agentStatus(agent: AdminView): AgentStatus {
   const now = Date.now();
+  const stored = agent.rejectedBySource();
   const sources = Object.fromEntries(
     [...agent.sources].map(([name, s]) => {
       const st = s.status();
-      return [name, { connected: st.connected, lastMessageAt: iso(st.lastMessageAt), reconnects: st.reconnects, received: st.received, rejected: st.rejected }];
+      return [name, { connected: st.connected, lastMessageAt: iso(st.lastMessageAt), reconnects: st.reconnects, received: st.received, rejected: stored[name] ?? 0, rejectedSinceStart: st.rejected }];
     }),
   );
   const sinks = Object.fromEntries(

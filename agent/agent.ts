@@ -247,6 +247,10 @@ export class Agent {
     return this.parts.ops.rejectedRecords();
   }
 
+  rejectedBySource(): Record<string, number> {
+    return this.parts.ops.rejectedBySource();
+  }
+
   readiness(): string[] {
     return this.parts.ops.readiness();
   }

@@ -51,6 +51,10 @@ export class Operations {
     return this.d.spool.admin.countRejected();
   }
 
+  rejectedBySource(): Record<string, number> {
+    return this.d.spool.admin.countRejectedBySource();
+  }
+
   private remapContext(): RemapContext {
     const { config, mapper, configVersion } = this.d.current();
     return { source: (n) => this.d.runtime.sources.get(n), sourceType: (n) => config.sources?.[n]?.type, mapper, configVersion };

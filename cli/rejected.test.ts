@@ -73,6 +73,11 @@ test('rejected list/replay/drop and replay of delivered events, offline and thro
   // Through the running agent: a rejected record dropped, delivered events re-sent after an "ERP restore".
   await machine.publishAsync(`${prefix}/lines/L1/unknown`, 'not json', { qos: 1 });
   await until(() => agent.log().includes('"msg":"input rejected"'), 'rejected again', 10_000);
+  // The source's line and the summary count the same records (those in the spool), after a restart and a replay too.
+  const status = (await plantsync('status', '--config', config)).stdout;
+  const onLine = /^ {2}hall .* rejected records (\d+)$/m.exec(status)?.[1];
+  const total = /^rejected records (\d+)$/m.exec(status)?.[1];
+  assert.ok(onLine !== undefined && onLine === total && Number(total) >= 1, status);
   const dropped = await plantsync('rejected', 'drop', '--config', config, '--source', 'hall', '--error', 'malformed JSON', '--reason', 'test noise', '--yes');
   assert.match(dropped.stdout, /^1 rejected records dropped; audit: "test noise"/);
   const since = new Date(Date.now() - 3600_000).toISOString();

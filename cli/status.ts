@@ -40,7 +40,7 @@ function print(st: AgentStatus): void {
   for (const w of st.warnings ?? []) console.log(`WARNING ${w}`);
   console.log('sources');
   for (const [n, s] of Object.entries(st.sources)) {
-    console.log(`  ${n.padEnd(12)} ${(s.connected ? 'connected' : 'DISCONNECTED').padEnd(13)} last message ${ago(s.lastMessageAt).padEnd(8)} reconnects ${s.reconnects}  received ${s.received}  rejected ${s.rejected}`);
+    console.log(`  ${n.padEnd(12)} ${(s.connected ? 'connected' : 'DISCONNECTED').padEnd(13)} last message ${ago(s.lastMessageAt).padEnd(8)} reconnects ${s.reconnects}  received ${s.received}  rejected records ${s.rejected}`);
   }
   console.log('sinks');
   for (const [n, s] of Object.entries(st.sinks)) {
@@ -49,7 +49,9 @@ function print(st: AgentStatus): void {
     const held = s.parkedKeys || s.held ? ` [${s.parkedKeys} parked key${s.parkedKeys === 1 ? '' : 's'}, ${s.held} held behind them]` : '';
     console.log(`  ${n.padEnd(12)} backlog ${s.pending + s.held}${oldest}${held}  in flight ${s.inFlight}  breaker ${s.breaker}  delivered ${s.delivered}  retried ${s.retried}  dead letters ${s.deadLetters}  last success ${ago(s.lastSuccessAt)}  last error ${s.lastError ? `${ago(s.lastErrorAt)}: ${s.lastError}` : '-'}`);
   }
-  console.log(`rejected records ${st.rejectedRecords}`);
+  // The sources' lines count their records in the spool, so they add up to this; the rest are of sources since removed.
+  const others = st.rejectedRecords - Object.values(st.sources).reduce((n, s) => n + s.rejected, 0);
+  console.log(`rejected records ${st.rejectedRecords}${others > 0 ? ` (${others} of sources no longer in the config)` : ''}`);
   for (const m of st.objectives.recentMisses) {
     console.log(`LATE in the last 5 min: sink ${m.sink} ${m.type}: ${m.count} events acknowledged after their objective of ${m.objectiveSec} s (worst ${m.worstSec} s)`);
   }

@@ -207,6 +207,12 @@ export class Admin {
     return this.db.prepare('SELECT count(*) FROM rejected').pluck().get() as number;
   }
 
+  /** Rejected records in the spool per source (what `status` shows on each source's line; they add up to the total). */
+  countRejectedBySource(): Record<string, number> {
+    const rows = this.db.prepare('SELECT source, count(*) AS n FROM rejected GROUP BY source').all() as { source: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.source, r.n]));
+  }
+
   listRejected(f: RejectedFilter = {}): RejectedRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
