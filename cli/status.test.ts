@@ -2,7 +2,7 @@
 // cannot connect, metrics, and the spool's view once the agent has stopped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, until } from '../test/helpers.ts';
 import { freePort, plantsync, runAgent } from './test-kit.ts';
@@ -63,4 +63,22 @@ test('status of a healthy agent says READY and exits 0', async (t) => {
   assert.equal(r.code, 0, r.stdout);
   assert.match(r.stdout, /^plantsync gw-ok {2}config \w+ {2}up \d+s {2}READY$/m);
   assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+});
+
+test('status with an invalid conf.d fragment on disk still shows the running agent, on its last good config, and the error', async (t) => {
+  const dir = tempDir(t);
+  const port = await freePort();
+  const config = join(dir, 'plantsync.json');
+  writeFileSync(config, JSON.stringify({ agent: { id: 'gw-frag', plant: '1000', stateDir: dir }, admin: { port }, sinks: { erp: { type: 'memory' } }, routes: [{ sink: 'erp', types: '*' }] }));
+  const { log } = runAgent(t, config);
+  await until(() => log().includes('admin HTTP listening'), 'admin listener up', 20_000);
+  mkdirSync(join(dir, 'conf.d'));
+  writeFileSync(join(dir, 'conf.d', '30-linie-4.json'), JSON.stringify({ sinks: { erp: { delivery: { maxEvents: 0 } } } }));
+  const r = await plantsync('status', '--config', config);
+  assert.equal(r.code, 1, 'not all well');
+  assert.match(r.stdout, /^CONFIG ON DISK INVALID \(the agent runs on its last good config \w+\): .*30-linie-4\.json: \/sinks\/erp\/delivery\/maxEvents: must be >= 1$/m);
+  assert.match(r.stdout, /^plantsync gw-frag {2}config \w+ {2}up \d+s {2}READY$/m, 'the running agent is shown');
+  const json = JSON.parse((await plantsync('status', '--config', config, '--json')).stdout) as { agentId: string; configOnDisk: { error: string } };
+  assert.equal(json.agentId, 'gw-frag');
+  assert.match(json.configOnDisk.error, /30-linie-4\.json/);
 });

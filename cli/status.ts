@@ -5,9 +5,10 @@
 // latency objective breached or missed in the last 5 minutes);
 // 2 bad config; 3 not running.
 import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentStatus } from '../agent/admin-http.ts';
-import { ConfigError, type AgentConfig } from '../agent/config.ts';
+import { ConfigError, parseConfig, type AgentConfig } from '../agent/config.ts';
 import { loadConfigFiles } from '../agent/config-files.ts';
 import { Spool } from '../spool/spool.ts';
 import { askAgent } from './admin-client.ts';
@@ -57,6 +58,15 @@ function print(st: AgentStatus): void {
   }
 }
 
+/** The main config file on its own (without conf.d), when it is valid: enough to find the agent. */
+function mainFileOnly(path: string): AgentConfig | undefined {
+  try {
+    return parseConfig(readFileSync(path, 'utf8'), path).config;
+  } catch {
+    return undefined;
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('status')
@@ -66,13 +76,21 @@ export function register(program: Command): void {
     .option('-w, --watch [seconds]', 'refresh every few seconds until Ctrl-C')
     .action(async (o: { config: string; json?: boolean; watch?: string | boolean }) => {
       let cfg: AgentConfig;
+      // A bad conf.d fragment on disk must not hide the running agent (it runs on its last good config): the main
+      // file alone still says where the agent is, and the error is shown beside its status.
+      let onDisk: string | undefined;
       try {
         cfg = loadConfigFiles(o.config).config;
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
-        console.error(err.message);
-        process.exitCode = 2;
-        return;
+        const main = mainFileOnly(o.config);
+        if (!main) {
+          console.error(err.message);
+          process.exitCode = 2;
+          return;
+        }
+        cfg = main;
+        onDisk = err.message;
       }
       for (;;) {
         let st: AgentStatus | undefined;
@@ -85,10 +103,13 @@ export function register(program: Command): void {
         }
         if (o.watch) console.clear();
         if (st) {
-          if (o.json) console.log(JSON.stringify(st, null, 2));
-          else print(st);
+          if (o.json) console.log(JSON.stringify(onDisk ? { ...st, configOnDisk: { error: onDisk } } : st, null, 2));
+          else {
+            if (onDisk) console.log(`CONFIG ON DISK INVALID (the agent runs on its last good config ${st.configVersion}): ${onDisk}`);
+            print(st);
+          }
           const deadLetters = Object.values(st.sinks).reduce((n, s) => n + s.deadLetters, 0);
-          process.exitCode = st.ready && deadLetters === 0 && !st.config.refused && st.objectives.recentMisses.length === 0 ? 0 : 1;
+          process.exitCode = st.ready && deadLetters === 0 && !st.config.refused && !onDisk && st.objectives.recentMisses.length === 0 ? 0 : 1;
         } else {
           let view: Record<string, unknown>;
           try {
