@@ -47,7 +47,7 @@ export interface AgentStatus {
   ready: boolean;
   notReady: string[];
   /** `rejected`: this source's rejected records in the spool (they add up to rejectedRecords with those of sources no longer configured); `rejectedSinceStart`: counted by this run. */
-  sources: Record<string, { connected: boolean; lastMessageAt: string | null; reconnects: number; received: number; rejected: number; rejectedSinceStart: number }>;
+  sources: Record<string, { connected: boolean; lastMessageAt: string | null; reconnects: number; received: number; rejected: number; rejectedSinceStart: number; lastError: string | null }>;
   sinks: Record<string, { pending: number; held: number; inFlight: number; deadLetters: number; parkedKeys: number; oldestPendingAgeSec: number | null; delivered: number; retried: number; lastSuccessAt: string | null; lastError: string | null; lastErrorAt: string | null; breaker: string }>;
   rejectedRecords: number;
   /** Latency objectives breached now (also in notReady) and missed in the last 5 minutes; growing dead letters. */
@@ -64,7 +64,7 @@ export function agentStatus(agent: AdminView): AgentStatus {
   const sources = Object.fromEntries(
     [...agent.sources].map(([name, s]) => {
       const st = s.status();
-      return [name, { connected: st.connected, lastMessageAt: iso(st.lastMessageAt), reconnects: st.reconnects, received: st.received, rejected: stored[name] ?? 0, rejectedSinceStart: st.rejected }];
+      return [name, { connected: st.connected, lastMessageAt: iso(st.lastMessageAt), reconnects: st.reconnects, received: st.received, rejected: stored[name] ?? 0, rejectedSinceStart: st.rejected, lastError: st.connected ? null : (st.lastError ?? null) }];
     }),
   );
   const sinks = Object.fromEntries(

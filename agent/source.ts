@@ -63,6 +63,8 @@ export interface SourceStatus {
   rejected: number;
   /** Messages or values held in memory, taken in and not yet committed (bounded by the source's configuration). */
   held?: number;
+  /** Why the source is not connected now (its last connection failure, with what to do when it is known). */
+  lastError?: string | undefined;
 }
 
 export interface Source {

@@ -41,7 +41,7 @@ function print(st: AgentStatus): void {
   for (const w of st.warnings ?? []) console.log(`WARNING ${w}`);
   console.log('sources');
   for (const [n, s] of Object.entries(st.sources)) {
-    console.log(`  ${n.padEnd(12)} ${(s.connected ? 'connected' : 'DISCONNECTED').padEnd(13)} last message ${ago(s.lastMessageAt).padEnd(8)} reconnects ${s.reconnects}  received ${s.received}  rejected records ${s.rejected}`);
+    console.log(`  ${n.padEnd(12)} ${(s.connected ? 'connected' : 'DISCONNECTED').padEnd(13)} last message ${ago(s.lastMessageAt).padEnd(8)} reconnects ${s.reconnects}  received ${s.received}  rejected records ${s.rejected}${s.lastError ? `  why: ${s.lastError}` : ''}`);
   }
   console.log('sinks');
   for (const [n, s] of Object.entries(st.sinks)) {

@@ -92,6 +92,7 @@ export class MqttSource implements Source {
       // PUBACKs are 4 bytes each; Nagle's algorithm would hold them back while earlier ones are unacknowledged.
       (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
       this.stats.connected = true;
+      this.stats.lastError = undefined;
       this.reconnectAttempts = 0;
       client.options.reconnectPeriod = reconnectDelay(c.reconnectMinMs, c.reconnectMaxMs, 1);
       ctx.log.info({ sessionPresent: connack.sessionPresent }, 'connected');
@@ -107,7 +108,10 @@ export class MqttSource implements Source {
       this.stats.connected = false;
       this.goOn(); // the closed connection's reader; the next one starts afresh
     });
-    client.on('error', (err) => ctx.log.warn({ err: err.message }, 'mqtt error'));
+    client.on('error', (err) => {
+      if (!this.stats.connected) this.stats.lastError = err.message; // why it cannot connect (refused, TLS, not authorized)
+      ctx.log.warn({ err: err.message }, 'mqtt error');
+    });
   }
 
   async stop(): Promise<void> {

@@ -31,6 +31,8 @@ test('SignAndEncrypt: an unknown server certificate is rejected until trusted fr
   await until(() => status().reconnects >= 1, 'a first attempt failed');
   await sleep(500);
   assert.equal(status().connected, false, 'an unknown server is not trusted');
+  // What `plantsync status` prints on the source's line: the reason and the way out.
+  assert.match(status().lastError ?? '', /certificate.*plantsync opcua certs --config <file>, then plantsync opcua trust <thumbprint>/i, status().lastError);
   const certs = JSON.parse(cli('opcua', 'certs', '--config', configFile, '--json')) as { status: string; thumbprint: string; applicationUri: string }[];
   const rejected = certs.filter((c) => c.status === 'rejected');
   assert.equal(rejected.length, 1, JSON.stringify(certs));
@@ -39,6 +41,7 @@ test('SignAndEncrypt: an unknown server certificate is rejected until trusted fr
 
   assert.match(cli('opcua', 'trust', rejected[0]!.thumbprint.slice(0, 12), '--config', configFile), /^trusted /);
   await until(() => status().connected, 'connected once trusted', 30_000);
+  assert.equal(status().lastError, undefined, 'connected: nothing to explain');
   await sleep(300);
   sim.addParts(3);
   await until(() => postedYield(agent) === 3, 'values flow over the encrypted session');

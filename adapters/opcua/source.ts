@@ -100,6 +100,9 @@ export class OpcuaSource implements Source {
       }
       if (this.stats.connected) this.lostAt = Date.now();
       this.stats.connected = false;
+      this.stats.lastError = /certificate/i.test(reason)
+        ? `${reason}: if the server's certificate is the right one, trust it: plantsync opcua certs --config <file>, then plantsync opcua trust <thumbprint> --config <file>`
+        : reason;
       await conn.close();
       if (this.stopping) break;
       // The manager keeps what it decided about a certificate in memory: read the folders again, so a server
@@ -117,6 +120,7 @@ export class OpcuaSource implements Source {
 
   private connected(conn: OpcuaConnection): void {
     this.stats.connected = true;
+    this.stats.lastError = undefined;
     if (this.paused) conn.setPublishing(false); // still holding back: the new subscription starts with publishing on
     this.ctx.log.info({ endpoint: this.cfg.endpoint, serverUri: conn.serverUri, nodes: conn.ids.size }, 'OPC UA session and subscription up');
     // Edges and state changes that happened while the link was down cannot be seen afterwards: say so.
