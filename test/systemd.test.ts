@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, until } from './helpers.ts';
 
@@ -58,11 +58,18 @@ test('install.sh stages binary, unit and an example config, keeps an existing co
   assert.equal(readFileSync(join(dest, 'etc/systemd/system/plantsync.service'), 'utf8'), readFileSync(unit, 'utf8'));
   assert.equal(readFileSync(join(dest, 'usr/local/bin/plantsync'), 'utf8'), readFileSync(bin, 'utf8'));
   assert.ok(existsSync(join(dest, 'etc/plantsync/conf.d')));
+  assert.deepEqual(readdirSync(join(dest, 'etc/plantsync/conf.d')), [], 'example fragments only on request');
+  r = sh('install.sh', '--binary', bin, '--examples');
+  assert.deepEqual(readdirSync(join(dest, 'etc/plantsync/conf.d')).sort(), readdirSync(join(root, 'docs/examples/conf.d')).sort(), '--examples installs them');
   writeFileSync(join(dest, 'etc/plantsync/plantsync.json'), '{"edited":true}');
   r = sh('install.sh', '--binary', bin);
   assert.match(r.stdout, /kept the existing/);
   assert.equal(readFileSync(join(dest, 'etc/plantsync/plantsync.json'), 'utf8'), '{"edited":true}');
   assert.equal(sh('install.sh', '--binary', join(dest, 'missing')).status, 2);
+  // On the machine itself (no DESTDIR) and without --yes: it says what it would create, and creates nothing.
+  const onMachine = spawnSync('bash', [join(root, 'systemd', 'install.sh'), '--binary', bin], { env: { ...process.env, DESTDIR: '' }, encoding: 'utf8' });
+  assert.equal(onMachine.status, 2);
+  assert.match(onMachine.stderr, /would install plantsync on this machine:[^]*\/usr\/local\/bin\/plantsync[^]*\/etc\/systemd\/system\/plantsync\.service[^]*--yes/);
   mkdirSync(join(dest, 'var/lib/plantsync'), { recursive: true });
   r = sh('uninstall.sh');
   assert.equal(r.status, 0, r.stderr);
