@@ -15,6 +15,8 @@ import type { ObjectivesView } from './objectives.ts';
 import type { DispatcherStats } from './dispatcher.ts';
 import type { SourceStatus } from './source.ts';
 import type { SinkStats } from '../spool/types.ts';
+import type { AuditEntry } from '../spool/admin.ts';
+import type { AuditRequest } from './admin-requests.ts';
 
 /** What the listener reads from the agent (the Agent class, without importing it). */
 export interface AdminView {
@@ -34,6 +36,7 @@ export interface AdminView {
   rejected(r: RejectedRequest): Promise<RejectedResult>;
   replay(r: ReplayRequest): { count: number };
   keys(r: KeysRequest): KeysResult;
+  audit(r: AuditRequest): { entries: AuditEntry[] };
   readonly config: AgentConfig;
 }
 

@@ -45,7 +45,12 @@ export const RejectedRequestSchema = Type.Object({ action: ListReplayDrop, filte
 export const ReplayRequestSchema = Type.Object({ sink: Text, since: Time, until: Type.Optional(Time), type: Type.Optional(Text), ...Common }, { additionalProperties: false });
 export const KeysRequestSchema = Type.Object({ action: Type.Union([Type.Literal('list'), Type.Literal('evict')]), sink: Text, orderingKey: Type.Optional(Text), ...Common }, { additionalProperties: false });
 
-export const adminRequestSchemas: Record<string, TSchema> = { '/dlq': DlqRequestSchema, '/rejected': RejectedRequestSchema, '/replay': ReplayRequestSchema, '/keys': KeysRequestSchema };
+export const AuditRequestSchema = Type.Object(
+  { since: Type.Optional(Time), until: Type.Optional(Time), action: Type.Optional(Text), actor: Type.Optional(Text), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })) },
+  { additionalProperties: false },
+);
+export type AuditRequest = Static<typeof AuditRequestSchema>;
+export const adminRequestSchemas: Record<string, TSchema> = { '/dlq': DlqRequestSchema, '/rejected': RejectedRequestSchema, '/replay': ReplayRequestSchema, '/keys': KeysRequestSchema, '/audit': AuditRequestSchema };
 
 /**
  * A checker for one request shape: the request typed by its schema, or AdminRequestError naming the first wrong

@@ -4,6 +4,8 @@
 //   operations.ts     dead letters, rejected records, replays, stuck keys, retention, readiness
 //   admin-surface.ts  the admin socket and the read-only HTTP listener
 // The spool is private to them: nothing outside reaches it but through these parts (tests: agent/inspect.ts).
+import type { AuditEntry } from '../spool/admin.ts';
+import type { AuditRequest } from './admin-requests.ts';
 import { Spool } from '../spool/spool.ts';
 import type { RejectedInput } from '../spool/admin.ts';
 import type { AppendOptions, SpoolNotice } from '../spool/types.ts';
@@ -233,6 +235,10 @@ export class Agent {
 
   keys(r: KeysRequest): KeysResult {
     return this.parts.ops.keys(r);
+  }
+
+  audit(r: AuditRequest): { entries: AuditEntry[] } {
+    return this.parts.ops.audit(r);
   }
 
   rejected(r: RejectedRequest): Promise<RejectedResult> {

@@ -1,6 +1,8 @@
 // Operations: what a person (over the admin socket, `plantsync dlq|rejected|replay|keys|status`) does with what the
 // agent holds: dead letters, rejected records, replays, stuck keys, retention; and whether the agent may call
 // itself ready. The request shapes and their checks live in *-ops.ts, shared with the CLI on a stopped agent's spool.
+import type { AuditEntry } from '../spool/admin.ts';
+import type { AuditRequest } from './admin-requests.ts';
 import type { Spool } from '../spool/spool.ts';
 import type { AgentConfig } from './config.ts';
 import { runDlq, type DlqRequest, type DlqResult } from './dlq-ops.ts';
@@ -35,6 +37,10 @@ export class Operations {
   /** Stuck keys: list those that do not flow, take one out of the flow on purpose (agent/keys-ops.ts). */
   keys(r: KeysRequest): KeysResult {
     return runKeys(this.d.spool, r);
+  }
+
+  audit(r: AuditRequest): { entries: AuditEntry[] } {
+    return { entries: this.d.spool.admin.auditLog(r.limit ?? 100, r) };
   }
 
   /** Rejected records: list, replay through the current mapping, drop (agent/rejected-ops.ts). */

@@ -11,6 +11,7 @@ const verbs: Record<string, () => Promise<Verb>> = {
   rejected: () => import('./rejected.ts'),
   replay: () => import('./replay.ts'),
   keys: () => import('./keys.ts'),
+  audit: () => import('./audit.ts'),
   demo: () => import('./demo.ts'),
   config: () => import('./config.ts'),
   opcua: () => import('./opcua.ts'),

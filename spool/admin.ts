@@ -71,6 +71,15 @@ export class KeyBusyError extends Error {
   override readonly name = 'KeyBusyError';
 }
 
+export interface AuditFilter {
+  since?: number | undefined;
+  until?: number | undefined;
+  /** An action or its prefix: "dlq" matches dlq.replay and dlq.drop. */
+  action?: string | undefined;
+  /** Part of the actor (the OS user the request came from). */
+  actor?: string | undefined;
+}
+
 export interface AuditEntry {
   at: number;
   actor: string;
@@ -330,8 +339,16 @@ export class Admin {
     return n;
   }
 
-  auditLog(limit = 100): AuditEntry[] {
-    return this.db.prepare('SELECT at, actor, action, target, count, reason FROM audit ORDER BY id DESC LIMIT ?').all(limit) as AuditEntry[];
+  /** Audit entries, newest first: who changed what the agent owes, when, how much, and why. */
+  auditLog(limit = 100, f: AuditFilter = {}): AuditEntry[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.since !== undefined) (where.push('at >= ?'), args.push(f.since));
+    if (f.until !== undefined) (where.push('at < ?'), args.push(f.until));
+    if (f.action !== undefined) (where.push('action LIKE ?'), args.push(`${f.action}%`)); // "dlq" finds dlq.replay and dlq.drop
+    if (f.actor !== undefined) (where.push('actor LIKE ?'), args.push(`%${f.actor}%`));
+    const sql = `SELECT at, actor, action, target, count, reason FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return this.db.prepare(sql).all(...args, limit) as AuditEntry[];
   }
 
   private audit(actor: string, action: string, target: string, count: number, reason: string): void {
