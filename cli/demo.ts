@@ -61,6 +61,8 @@ async function demo(o: DemoOptions): Promise<void> {
   const mqttUrl = `mqtt://127.0.0.1:${(broker.address() as AddressInfo).port}`;
   const config = {
     agent: { id: 'demo-gw', plant: '1000', stateDir, label: 'demo' },
+    // Any free port, said below: the default 9464 belongs to the gateway's own agent, which may be running here.
+    admin: { port: 0 },
     sources: {
       press: { type: 'opcua', endpoint: press.endpoint, publishingIntervalMs: 100, nodes: pressNodes(press) },
       robot: robotSource(mqttUrl),
@@ -88,6 +90,7 @@ async function demo(o: DemoOptions): Promise<void> {
   await agent.start();
   const target = sap ? `SAP OData sink -> SAP simulator at ${sap.url} (confirmations, material movements), ERP HTTP sink -> erp-sim at ${erp.url} (the rest)` : `ERP HTTP sink -> erp-sim at ${erp.url}`;
   console.log(`plantsync demo: OPC UA press line (${press.endpoint}) and MQTT robot (${mqttUrl}) -> spool (${spoolPath(stateDir)}) -> ${target}; Ctrl-C to stop`);
+  console.log(`the demo agent's admin listener: ${agent.adminUrl ?? 'off'} (/status, /metrics)`);
   // What the ERP side booked: erp-sim's counters, and SAP's documents when SAP takes part (never twice, by reference).
   const booked = () => erp.counters.accepted + (sap?.counters.booked ?? 0);
   const until = Date.now() + 10_000;
