@@ -38,9 +38,11 @@ test('the agent reloads conf.d on SIGHUP and on file change, refuses a bad confi
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   assert.match(metrics, /^plantsync_config_refused 1$/m);
   assert.match(metrics, new RegExp(`^plantsync_config_info\\{version="${s2.configVersion.replace('+', '\\+')}"\\} 1$`, 'm'));
+  // The files on disk are bad, yet status shows the running agent (on its last good config) and says both.
   const human = await plantsync('status', '--config', config);
-  assert.equal(human.code, 2, 'the files on disk are bad: status cannot even read them');
-  assert.match(human.stderr, /60-bad\.json/);
+  assert.equal(human.code, 1, human.stdout + human.stderr);
+  assert.match(human.stdout, /^CONFIG ON DISK INVALID \(the agent runs on its last good config .*60-bad\.json/m);
+  assert.match(human.stdout, /^CONFIG REFUSED .*60-bad\.json/m);
 
   // Fixed: the next reload applies and clears the report.
   writeFileSync(join(dir, 'conf.d', '60-bad.json'), JSON.stringify({ sinks: { qms: { type: 'memory', delivery: { concurrency: 1 } } } }));
