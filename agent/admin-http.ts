@@ -67,7 +67,7 @@ export function agentStatus(agent: AdminView): AgentStatus {
   const sources = Object.fromEntries(
     [...agent.sources].map(([name, s]) => {
       const st = s.status();
-      return [name, { connected: st.connected, lastMessageAt: iso(st.lastMessageAt), reconnects: st.reconnects, received: st.received, rejected: stored[name] ?? 0, rejectedSinceStart: st.rejected, lastError: st.connected ? null : (st.lastError ?? null) }];
+      return [name, { connected: st.connected, lastMessageAt: iso(st.lastMessageAt), reconnects: st.reconnects, received: st.received, rejected: stored[name] ?? 0, rejectedSinceStart: st.rejected, lastError: st.lastError ?? null }];
     }),
   );
   const sinks = Object.fromEntries(

@@ -63,7 +63,7 @@ export interface SourceStatus {
   rejected: number;
   /** Messages or values held in memory, taken in and not yet committed (bounded by the source's configuration). */
   held?: number;
-  /** Why the source is not connected now (its last connection failure, with what to do when it is known). */
+  /** Why the source cannot take input now (its last connection or setup failure, with what to do when known); cleared when it can. */
   lastError?: string | undefined;
 }
 

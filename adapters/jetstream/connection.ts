@@ -56,8 +56,7 @@ export async function connectNats(s: NatsSettings, where: string, name: string, 
       return undefined;
     } catch (err) {
       onError(err as Error);
-      const next = Date.now() + reconnectDelay(500, 30_000, attempt);
-      while (!stopped() && Date.now() < next) await new Promise((r) => setTimeout(r, 100)); // a stop is not kept waiting
+      await pause(reconnectDelay(500, 30_000, attempt), stopped);
     }
   }
   return undefined;
@@ -89,6 +88,12 @@ export async function checkStream(nc: NatsConnection, stream: string, subject: s
     throw new Error(`stream '${stream}' has size limits with discard ${c.discard}: when full it deletes events no relay has consumed; use discard new (publishes then wait)`);
   }
   return { duplicateWindowMs: Math.floor(c.duplicate_window / 1e6), info };
+}
+
+/** Waits `ms`, or less when `stopped()` turns true meanwhile: a stop is not kept waiting by a backoff. */
+export async function pause(ms: number, stopped: () => boolean): Promise<void> {
+  const until = Date.now() + ms;
+  while (!stopped() && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
 }
 
 /** Whether a stream subject (with * and > wildcards) captures a concrete subject. */

@@ -4,7 +4,8 @@
 // it): mark the lease draining, wait until this agent's sinks owe nothing appended before that, then free it with
 // the last committed sequence, where the next owner starts.
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { commitRetryPause, parseJsonExact, type SourceContext, type SourceStatus } from '../../agent/adapter-kit.ts';
+import { commitRetryPause, parseJsonExact, reconnectDelay, type SourceContext, type SourceStatus } from '../../agent/adapter-kit.ts';
+import { pause } from './connection.ts';
 import type { JetStreamSourceConfig } from './config.ts';
 import type { Leases } from './leases.ts';
 
@@ -47,11 +48,22 @@ export class PartitionWorker {
     return this.buffer.length;
   }
 
+  /** Runs until stopped; a failure (the server gone mid-setup, a lease write refused) is said and tried again. */
   start(): void {
-    this.done = (this.mode === 'take' ? this.take() : this.giveUp()).catch((err: Error) => {
-      this.state = `failed: ${err.message}`;
-      if (!this.stopping) this.d.ctx.log.error({ partition: this.partition, err: err.message }, 'partition stopped');
-    });
+    this.done = (async () => {
+      for (let attempt = 1; !this.stopping; attempt++) {
+        try {
+          await (this.mode === 'take' ? this.take() : this.giveUp());
+          return;
+        } catch (err) {
+          void this.messages?.close();
+          this.buffer = [];
+          this.state = `failed, trying again: ${(err as Error).message}`;
+          if (!this.stopping) this.d.ctx.log.error({ partition: this.partition, err: (err as Error).message }, 'partition failed; trying again');
+          await pause(reconnectDelay(500, 30_000, attempt), () => this.stopping);
+        }
+      }
+    })();
   }
 
   stop(): void {

@@ -55,3 +55,26 @@ test('a relay commits the gateway\'s events as they are, and a message that is n
   assert.match(rejected[0]!.reason, /not JSON/);
   assert.match(rejected[1]!.reason, /not a canonical event: .*type/);
 });
+
+test('a relay started before the stream exists says so and starts consuming once it is created (no restart needed)', async (t) => {
+  const dir = tempDir(t);
+  const nats = await startNats(t, dir);
+  const relay = await startAgent(t, {
+    agent: { id: 'relay-early', plant: 'central', stateDir: dir },
+    admin: { enabled: false },
+    sources: { backbone: { type: 'jetstream', servers: [nats.url], stream: 'PLANTSYNC' } },
+    sinks: { erp: { type: 'memory' } },
+    routes: [{ sink: 'erp', types: '*' }],
+    mappings: [],
+  } as ConfigInput);
+  const status = () => relay.sources.get('backbone')!.status();
+  await until(() => /stream 'PLANTSYNC' does not exist/.test(status().lastError ?? ''), () => `the reason is in status (${JSON.stringify(status())})`);
+  await createFleetStream(nats.url);
+  const r = buildEvent(confirmation(1, 'Auftrag-4711'), 'gw');
+  if (!r.ok) throw new Error(r.reason);
+  const nc = await connect({ servers: nats.url });
+  await jetstream(nc).publish(`plantsync.1000.Linie_1.production_confirmation.${partitionOf(r.event.orderingKey, 16)}`, toRecord(r.event).body, { msgID: r.event.idempotencyKey });
+  await nc.close();
+  await until(() => relay.sinkStatus('erp').delivered === 1, () => `relayed once the stream exists (${JSON.stringify(status())})`, 20_000);
+  assert.equal(status().lastError, undefined);
+});

@@ -6,9 +6,9 @@
 // One relay at a time consumes a partition (leases.ts); a key's events are all in one partition (subject.ts).
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import type { Source, SourceContext, SourceStatus } from '../../agent/adapter-kit.ts';
+import { reconnectDelay, type Source, type SourceContext, type SourceStatus } from '../../agent/adapter-kit.ts';
 import type { JetStreamSourceConfig } from './config.ts';
-import { connectNats } from './connection.ts';
+import { connectNats, pause } from './connection.ts';
 import { Leases } from './leases.ts';
 import { PartitionWorker } from './partition.ts';
 
@@ -65,15 +65,26 @@ export class JetStreamSource implements Source {
     void this.watch(nc);
     const js: JetStreamClient = jetstream(nc);
     const jsm: JetStreamManager = await jetstreamManager(nc);
-    await jsm.streams.info(this.cfg.stream).catch((err: Error & { code?: number }) => {
-      throw err.code === 10059 ? new Error(`stream '${this.cfg.stream}' does not exist on ${nc.getServer()} (docs/fleet.md)`) : err;
-    });
-    const leases = new Leases(js, jsm, this.cfg.leaseStream, this.cfg.consumerPrefix);
-    await leases.ensure();
-    const take = new Set(this.cfg.take ?? Array.from({ length: this.cfg.partitions }, (_, i) => i));
-    for (const p of take) {
-      if (p >= this.cfg.partitions) throw new Error(`sources.${this.name}.take: partition ${p} does not exist (partitions: ${this.cfg.partitions})`);
+    // A stream not created yet (the central team is still at it), or the server gone for a moment at start: said in
+    // status and tried again, never a relay that stays idle until someone restarts it.
+    let leases: Leases | undefined;
+    for (let attempt = 1; !leases && !this.stopping; attempt++) {
+      try {
+        await jsm.streams.info(this.cfg.stream).catch((err: Error & { code?: number }) => {
+          throw err.code === 10059 ? new Error(`stream '${this.cfg.stream}' does not exist on ${nc.getServer()} (docs/fleet.md)`) : err;
+        });
+        const l = new Leases(js, jsm, this.cfg.leaseStream, this.cfg.consumerPrefix);
+        await l.ensure();
+        leases = l;
+        this.stats.lastError = undefined;
+      } catch (err) {
+        if (this.stats.lastError !== (err as Error).message) this.ctx.log.error({ err: (err as Error).message }, 'JetStream source cannot start consuming; trying again');
+        this.stats.lastError = (err as Error).message;
+        await pause(reconnectDelay(500, 30_000, attempt), () => this.stopping);
+      }
     }
+    if (!leases) return;
+    const take = new Set(this.cfg.take ?? Array.from({ length: this.cfg.partitions }, (_, i) => i));
     const deps = { js, jsm, leases, cfg: this.cfg, ctx: this.ctx, owner: this.ctx.agentId, source: this.name, stats: this.stats };
     for (let p = 0; p < this.cfg.partitions; p++) {
       // A partition this relay held and no longer takes (its config changed) is handed over: drained, then freed.
