@@ -9,3 +9,10 @@ test('broker URLs become mqtt.js options: IPv6 without brackets, decoded credent
   assert.deepEqual(brokerAddress('ws://broker.werk-2.example:9001/mqtt?x=1'), { protocol: 'ws', host: 'broker.werk-2.example', port: 9001, path: '/mqtt?x=1' });
   assert.deepEqual(brokerAddress('mqtt://127.0.0.1'), { protocol: 'mqtt', host: '127.0.0.1' });
 });
+
+test('a broker URL that is not mqtt://, mqtts://, ws:// or wss:// with a host is refused at validation, named by its path', async () => {
+  const { parseConfig } = await import('../../agent/config.ts');
+  const config = (url: string) => JSON.stringify({ agent: { id: 'gw', plant: '1000', stateDir: '/tmp/x' }, sources: { hall: { type: 'mqtt', url, subscriptions: [{ topic: 'a/#', qos: 1 }] } }, sinks: { erp: { type: 'memory' } }, routes: [{ sink: 'erp', types: '*' }] });
+  for (const bad of ['broker.werk-2:1883', 'tcp://broker:1883', 'mqtt://', 'mqtt:// broker']) assert.throws(() => parseConfig(config(bad), 'gw.json'), /gw\.json: \/sources\/hall\/url/, bad);
+  assert.doesNotThrow(() => parseConfig(config('mqtts://[::1]:8883'), 'gw.json'));
+});

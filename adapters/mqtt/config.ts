@@ -5,7 +5,7 @@ import { TlsOptions } from '../../agent/kit-schemas.ts';
 export const MqttSourceConfig = Type.Object(
   {
     type: Type.Literal('mqtt'),
-    url: Type.String({ minLength: 1, description: 'mqtt://host:1883, mqtts://host:8883, ws://...' }),
+    url: Type.String({ pattern: '^(mqtt|mqtts|ws|wss)://[^\\s/?#]+', description: 'mqtt://host:1883, mqtts://host:8883, ws://host/mqtt, wss://...' }),
     protocolVersion: Type.Union([Type.Literal(4), Type.Literal(5)], { default: 5, description: '4 = MQTT 3.1.1, 5 = MQTT 5' }),
     clientId: Type.Optional(Type.String({ minLength: 1, description: 'Default: plantsync-<agent id>-<source name>, stable across restarts' })),
     clean: Type.Boolean({ default: false, description: 'false: a persistent session, so the broker keeps messages while the agent is away' }),
