@@ -67,6 +67,11 @@ export class Intake {
       const raw = opts.rawOf?.(i) ?? { source: d.source?.id ?? 'unknown', address: d.source?.address ?? '', reason: '', payload: copyForRejected(d, REJECTED_PAYLOAD_LIMIT) };
       rejected.push({ ...raw, reason });
     }
+    return this.commit(records, rejected, opts);
+  }
+
+  /** Rejected records, then the events (and the source's state) in one commit; counts what became of them. */
+  private async commit(records: SpoolRecord[], rejected: RejectedInput[], opts: AppendOptions): Promise<IngestResult> {
     // State without events still goes through append, so it is committed in order with everything else.
     const results = await this.committing(async () => {
       if (rejected.length) this.reject(rejected);
@@ -123,11 +128,7 @@ export class Intake {
       if (reason === undefined) records.push(toRecord(it.event as CanonicalEvent));
       else rejected.push({ source, address: it.address, reason: `not a canonical event: ${reason}`, payload: it.payload });
     }
-    const results = await this.committing(async () => {
-      if (rejected.length) this.reject(rejected);
-      return records.length || opts.state?.length ? await this.d.spool.append(records, opts) : (opts.onCommitted?.(), []);
-    });
-    return this.count(results, rejected.length);
+    return this.commit(records, rejected, opts);
   }
 
   /** Records input that could not become an event (malformed, unmappable, oversized), durably and visibly. */

@@ -20,7 +20,8 @@ export class JetStreamSource implements Source {
   private readonly workers: PartitionWorker[] = [];
   private stopping = false;
   private running: Promise<void> = Promise.resolve();
-  readonly stats: SourceStatus & { held: number } = { connected: false, lastMessageAt: undefined, reconnects: 0, received: 0, rejected: 0, held: 0 };
+  // held is not kept here: status() sums what the partitions hold.
+  readonly stats: SourceStatus = { connected: false, lastMessageAt: undefined, reconnects: 0, received: 0, rejected: 0 };
 
   constructor(name: string, cfg: JetStreamSourceConfig) {
     this.name = name;
