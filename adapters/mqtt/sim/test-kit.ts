@@ -6,6 +6,7 @@ import type { TestBroker } from './test-broker.ts';
 export function config(stateDir: string, broker: TestBroker, prefix: string, topics = [`${prefix}/machines/+/count`], extra: Record<string, unknown> = {}): ConfigInput {
   return {
     agent: { id: 'gw-mqtt', plant: '1000', stateDir },
+    admin: { port: 0 }, // never the default port: an agent running on this machine holds it
     sources: { hall2: { type: 'mqtt', url: broker.url, protocolVersion: broker.protocolVersion, clientId: `plantsync-${prefix.replace(/\W/g, '')}`, subscriptions: topics.map((topic) => ({ topic, qos: 1 })), ...extra } },
     sinks: { erp: { type: 'memory' } },
     routes: [{ sink: 'erp', types: '*' }],

@@ -22,6 +22,7 @@ export async function startSim(t: TestContext, o: Partial<SimOptions> = {}): Pro
 export function agentConfig(stateDir: string, source: Partial<OpcuaSourceConfig> & { endpoint: string; nodes: OpcuaSourceConfig['nodes'] }): ConfigInput {
   return {
     agent: { id: 'gw-opcua', plant: '1000', stateDir },
+    admin: { port: 0 }, // never the default port: an agent running on this machine holds it
     sources: { press: { type: 'opcua', publishingIntervalMs: 100, keepAliveCount: 2, reconnectMinMs: 100, reconnectMaxMs: 1000, ...source } },
     sinks: { erp: { type: 'memory' } },
     routes: [{ sink: 'erp', types: '*' }],
