@@ -17,6 +17,7 @@ import type { SourceStatus } from './source.ts';
 import type { SinkStats } from '../spool/types.ts';
 import type { AuditEntry } from '../spool/admin.ts';
 import type { AuditRequest } from './admin-requests.ts';
+import type { Report, ReportRequest } from './report.ts';
 
 /** What the listener reads from the agent (the Agent class, without importing it). */
 export interface AdminView {
@@ -37,6 +38,7 @@ export interface AdminView {
   replay(r: ReplayRequest): { count: number };
   keys(r: KeysRequest): KeysResult;
   audit(r: AuditRequest): { entries: AuditEntry[] };
+  report(r: ReportRequest): Report;
   readonly config: AgentConfig;
 }
 

@@ -50,7 +50,8 @@ export const AuditRequestSchema = Type.Object(
   { additionalProperties: false },
 );
 export type AuditRequest = Static<typeof AuditRequestSchema>;
-export const adminRequestSchemas: Record<string, TSchema> = { '/dlq': DlqRequestSchema, '/rejected': RejectedRequestSchema, '/replay': ReplayRequestSchema, '/keys': KeysRequestSchema, '/audit': AuditRequestSchema };
+export const ReportRequestSchema = Type.Object({ since: Time, until: Type.Optional(Time) }, { additionalProperties: false });
+export const adminRequestSchemas: Record<string, TSchema> = { '/dlq': DlqRequestSchema, '/rejected': RejectedRequestSchema, '/replay': ReplayRequestSchema, '/keys': KeysRequestSchema, '/audit': AuditRequestSchema, '/report': ReportRequestSchema };
 
 /**
  * A checker for one request shape: the request typed by its schema, or AdminRequestError naming the first wrong

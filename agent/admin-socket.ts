@@ -7,7 +7,7 @@
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { AdminRequestError } from './dlq-ops.ts';
-import { AuditRequestSchema, DlqRequestSchema, KeysRequestSchema, RejectedRequestSchema, ReplayRequestSchema, requestParser } from './admin-requests.ts';
+import { AuditRequestSchema, ReportRequestSchema, DlqRequestSchema, KeysRequestSchema, RejectedRequestSchema, ReplayRequestSchema, requestParser } from './admin-requests.ts';
 import { serveReadOnly, type AdminView } from './admin-http.ts';
 import { adminDir, adminSocketPath, PEER_HEADER, verifyProof } from './peer-proof.ts';
 
@@ -19,6 +19,7 @@ const rejected = requestParser('/rejected', RejectedRequestSchema);
 const replay = requestParser('/replay', ReplayRequestSchema);
 const keys = requestParser('/keys', KeysRequestSchema);
 const audit = requestParser('/audit', AuditRequestSchema);
+const report = requestParser('/report', ReportRequestSchema);
 
 /** The changing requests, each the same request shape the CLI runs on the spool file when the agent is stopped. */
 const operations: Record<string, Op> = {
@@ -28,6 +29,7 @@ const operations: Record<string, Op> = {
   '/keys': (agent, body, actor) => agent.keys({ ...keys(body), actor }),
   // Read-only, but only here: the audit log names OS users and their reasons, for the agent's group, not the TCP port.
   '/audit': (agent, body) => agent.audit(audit(body)),
+  '/report': (agent, body) => agent.report(report(body)),
 };
 
 /** Listens on the admin socket. The agent holds the spool's lock, so a socket file left by a crash is its own. */

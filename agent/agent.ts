@@ -22,6 +22,8 @@ import type { Logger } from './log.ts';
 import { Mapper, type SourceMessage } from './mapping/mapper.ts';
 import { Metrics } from './metrics.ts';
 import { ObjectiveWatch } from './objectives.ts';
+import { HistoryRecorder } from './history.ts';
+import type { Report, ReportRequest } from './report.ts';
 import { Operations } from './operations.ts';
 import type { RejectedRequest, RejectedResult, ReplayRequest } from './rejected-ops.ts';
 import { planReload, type ReloadReport } from './reload-plan.ts';
@@ -60,6 +62,7 @@ export class Agent {
   readonly startedAt = Date.now();
   readonly metrics = new Metrics();
   readonly objectives: ObjectiveWatch;
+  readonly history: HistoryRecorder;
   /** The config's files, the last reload and a config that was refused (the agent runs on the last good one). */
   readonly configState: { files: string[]; lastReloadAt: number | undefined; error: { at: number; message: string } | undefined } = { files: [], lastReloadAt: undefined, error: undefined };
   private current: { config: AgentConfig; version: string; mapper: Mapper };
@@ -78,6 +81,7 @@ export class Agent {
     const config = withDefaults(opts.config);
     this.current = { config, version: opts.configVersion, mapper: new Mapper(config.mappings ?? [], { plant: config.agent.plant }) };
     this.objectives = new ObjectiveWatch(() => this.config, () => this.parts.spool, () => [...this.dispatchers.keys()], this.metrics);
+    this.history = new HistoryRecorder(this, () => this.parts.spool, this.log, () => this.config.spool.historyDays);
     this.admin = new AdminSurface(this, this.log);
   }
 
@@ -112,7 +116,7 @@ export class Agent {
   }
 
   /** What intake took in since the start: events accepted, duplicates recognised, input rejected. */
-  get ingestStats(): Readonly<{ accepted: number; duplicates: number; rejected: number }> {
+  get ingestStats(): Readonly<{ accepted: number; duplicates: number; rejected: number; rejectedBySource: ReadonlyMap<string, number> }> {
     return this.parts.intake.stats;
   }
 
@@ -139,17 +143,23 @@ export class Agent {
       metrics: this.metrics,
       current: () => ({ mapper: this.current.mapper, configVersion: this.current.version, plant: this.config.agent.plant, maxPayloadDepth: this.config.limits.maxPayloadDepth }),
     });
-    const runtime = new Runtime({ spool, intake, log: this.opts.log, metrics: this.metrics, config: () => this.config, createSink: this.opts.createSink, onDelivered: (sink, type, at, now) => this.objectives.delivered(sink, type, at, now) });
+    const runtime = new Runtime({ spool, intake, log: this.opts.log, metrics: this.metrics, config: () => this.config, createSink: this.opts.createSink, onSettled: (sink, result, type, at, now) => this.settled(sink, result, type, at, now) });
     const ops = new Operations({ spool, intake, runtime, log: this.log, current: () => ({ config: this.config, mapper: this.current.mapper, configVersion: this.current.version }) });
     this.p = { spool, intake, runtime, ops };
     for (const [name, sc] of Object.entries(cfg.sinks)) await runtime.startSink(name, sc);
     for (const [name, sc] of Object.entries(cfg.sources ?? {})) await runtime.startSource(name, sc);
     registerAgentMetrics(this, spool);
     this.objectives.start();
+    this.history.start();
     await this.admin.start();
     this.pruneTimer = setInterval(() => ops.prune(), 10 * 60_000).unref();
     for (const w of configWarnings(cfg)) this.log.warn({ warning: w }, `config weakens security: ${w}`);
     this.log.info({ configVersion: this.configVersion, sinks: Object.keys(cfg.sinks) }, 'agent started');
+  }
+
+  private settled(sink: string, result: 'delivered' | 'dead', type: string, occurredAt: number, now: number): void {
+    if (result === 'delivered') this.objectives.delivered(sink, type, occurredAt, now);
+    this.history.settled(sink, result, type, occurredAt, now);
   }
 
   private openSpool(cfg: AgentConfig): Spool {
@@ -241,6 +251,12 @@ export class Agent {
     return this.parts.ops.audit(r);
   }
 
+  /** The figures of a time range; what the last seconds counted is written first, so they are in it. */
+  report(r: ReportRequest): Report {
+    this.history.flush();
+    return this.parts.ops.report(r);
+  }
+
   rejected(r: RejectedRequest): Promise<RejectedResult> {
     return this.parts.ops.rejected(r);
   }
@@ -282,6 +298,7 @@ export class Agent {
     if (p) {
       // Intake first: sources finish committing what they took in (and acknowledge it) before anything else stops.
       await p.runtime.stopAll(deadlineMs, () => p.intake.close());
+      this.history.stop();
       p.spool.close();
     }
     this.log.info('agent stopped');

@@ -72,6 +72,7 @@ const Base = Type.Object(
         warnRatio: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.8 }),
         retentionHours: Type.Number({ minimum: 0, default: 168, description: 'Keep delivered events (and their de-duplication) this long' }),
         commitWindowMs: Type.Integer({ minimum: 0, maximum: 100, default: 0 }),
+        historyDays: Type.Integer({ minimum: 1, maximum: 3660, default: 400, description: 'Keep the hourly history (plantsync report, the status page) this many days; minute figures are kept 48 hours' }),
         rejected: Type.Object(
           {
             maxBytes: Type.Integer({ minimum: 65_536, default: 64 * 1024 * 1024, description: 'Rejected records kept at most, in bytes (outside capBytes); the oldest are evicted' }),

@@ -24,7 +24,7 @@ export interface DispatcherOptions {
   random?: () => number;
   metrics?: Metrics;
   /** Called for every event the sink acknowledged (latency objectives). */
-  onDelivered?: (type: string, occurredAt: number, now: number) => void;
+  onSettled?: (result: 'delivered' | 'dead', type: string, occurredAt: number, now: number) => void;
 }
 
 export interface DispatcherStats {
@@ -255,9 +255,13 @@ export class Dispatcher extends EventEmitter<{ settled: [DeliveryReport] }> {
         // From source time to the ERP's acknowledgement: the latency the plant and the objectives care about.
         const e = claim.events[i]!;
         this.latencyOf(e.type)?.observe(Math.max(0, now - e.occurredAt) / 1000);
-        this.opts.onDelivered?.(e.type, e.occurredAt, now);
+        this.opts.onSettled?.('delivered', e.type, e.occurredAt, now);
       } else if (r.kind === 'retry') counts.retried++;
-      else counts.rejected++;
+      else {
+        counts.rejected++;
+        const e = claim.events[i]!;
+        this.opts.onSettled?.('dead', e.type, e.occurredAt, now);
+      }
     });
     this.stats.delivered += counts.delivered;
     this.stats.retried += counts.retried;

@@ -22,7 +22,8 @@ export interface IntakeDeps {
 }
 
 export class Intake {
-  readonly stats = { accepted: 0, duplicates: 0, rejected: 0 };
+  /** Since the start; `rejectedBySource`: rejected records stored, per source (the history's rejected input). */
+  readonly stats = { accepted: 0, duplicates: 0, rejected: 0, rejectedBySource: new Map<string, number>() };
   private closed = false;
   private failing: { since: number; error: string } | undefined;
   private readonly rejectLog = new Map<string, { at: number; suppressed: number }>();
@@ -136,6 +137,7 @@ export class Intake {
     this.d.spool.admin.addRejected(items);
     const now = Date.now();
     for (const it of items) {
+      this.stats.rejectedBySource.set(it.source, (this.stats.rejectedBySource.get(it.source) ?? 0) + 1);
       this.d.metrics.counter('plantsync_rejected_inputs_total', 'Input stored as a rejected record (malformed, unmappable, invalid)', ['source']).inc({ source: it.source });
       // One line per source per 10 s, with how many more there were: a flood of bad input must not flood the log.
       const seen = this.rejectLog.get(it.source);

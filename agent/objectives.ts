@@ -29,6 +29,12 @@ export interface ObjectivesView {
   recentMisses: ObjectiveMiss[];
 }
 
+/** The objective of a type in seconds: its own, else "*", else none. */
+export function objectiveOf(config: AgentConfig, type: string): number | undefined {
+  const l = config.objectives.latencySeconds as Record<string, number | undefined> | undefined;
+  return l?.[type] ?? l?.['*'];
+}
+
 export class ObjectiveWatch {
   private readonly misses = new Map<string, { sink: string; type: string; at: number[]; worst: number }>();
   private readonly deadHistory = new Map<string, { at: number; count: number }[]>();
@@ -46,10 +52,8 @@ export class ObjectiveWatch {
     this.metrics = metrics;
   }
 
-  /** The objective of a type in seconds: its own, else "*", else none. */
   objectiveOf(type: string): number | undefined {
-    const l = this.config().objectives.latencySeconds as Record<string, number | undefined> | undefined;
-    return l?.[type] ?? l?.['*'];
+    return objectiveOf(this.config(), type);
   }
 
   /** Called for every event a sink acknowledged. */
@@ -122,6 +126,7 @@ export class ObjectiveWatch {
   }
 }
 
-function fmt(sec: number): string {
+/** A duration as people read it: 4.2 s, 17 min, 3 h. */
+export function fmt(sec: number): string {
   return sec < 120 ? `${Math.round(sec * 10) / 10} s` : sec < 7200 ? `${Math.round(sec / 60)} min` : `${Math.round(sec / 3600)} h`;
 }

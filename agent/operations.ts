@@ -10,7 +10,9 @@ import type { Intake } from './intake.ts';
 import { runKeys, type KeysRequest, type KeysResult } from './keys-ops.ts';
 import type { Logger } from './log.ts';
 import type { Mapper } from './mapping/mapper.ts';
+import { objectiveOf } from './objectives.ts';
 import { readinessProblems } from './readiness.ts';
+import { buildReport, type Report, type ReportRequest } from './report.ts';
 import { runRejected, runReplay, type RejectedRequest, type RejectedResult, type RemapContext, type ReplayRequest } from './rejected-ops.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -41,6 +43,11 @@ export class Operations {
 
   audit(r: AuditRequest): { entries: AuditEntry[] } {
     return { entries: this.d.spool.admin.auditLog(r.limit ?? 100, r) };
+  }
+
+  /** The figures of a time range (agent/report.ts), with the objectives of the config in force. */
+  report(r: ReportRequest): Report {
+    return buildReport(this.d.spool, r, (type) => objectiveOf(this.d.current().config, type));
   }
 
   /** Rejected records: list, replay through the current mapping, drop (agent/rejected-ops.ts). */

@@ -25,8 +25,8 @@ export interface RuntimeDeps {
   config: () => AgentConfig;
   /** Overrides sink construction (tests hand in sinks they hold). */
   createSink?: ((name: string) => Sink | undefined) | undefined;
-  /** A sink acknowledged an event (for the latency objectives). */
-  onDelivered: (sink: string, type: string, occurredAt: number, now: number) => void;
+  /** A sink acknowledged an event, or rejected it into the dead letters (latency objectives, history). */
+  onSettled: (sink: string, result: 'delivered' | 'dead', type: string, occurredAt: number, now: number) => void;
 }
 
 export class Runtime {
@@ -57,7 +57,7 @@ export class Runtime {
     const sink = this.d.createSink?.(name) ?? (await sinkAdapters.get(sc.type)!.create(name, sc, { log, stateDir: agent.stateDir, metrics: this.d.metrics }));
     await sink.open();
     this.sinkMap.set(name, sink);
-    const dispatcher = new Dispatcher(this.d.spool, sink, { ...sc.delivery, metrics: this.d.metrics, onDelivered: (type, occurredAt, now) => this.d.onDelivered(name, type, occurredAt, now) }, log);
+    const dispatcher = new Dispatcher(this.d.spool, sink, { ...sc.delivery, metrics: this.d.metrics, onSettled: (result, type, occurredAt, now) => this.d.onSettled(name, result, type, occurredAt, now) }, log);
     this.dispatcherMap.set(name, dispatcher);
     dispatcher.start();
   }

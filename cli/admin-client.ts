@@ -74,11 +74,12 @@ export async function confirm(question: string): Promise<boolean> {
   return /^y(es)?$/i.test(answer.trim());
 }
 
-/** A time option: RFC 3339 or epoch milliseconds. */
-export function timeOption(v: string | undefined, what: string): number | undefined {
+/** A time option: RFC 3339, epoch milliseconds, or a span before now (30m, 24h, 7d). */
+export function timeOption(v: string | undefined, what: string, now = Date.now()): number | undefined {
   if (v === undefined) return undefined;
-  const t = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (Number.isNaN(t)) throw new ConfigError(`--${what}: '${v}' is not a time (RFC 3339 or epoch ms)`);
+  const ago = /^(\d+(?:\.\d+)?)(m|h|d)$/.exec(v); // 30m, 24h, 7d: that long before now
+  const t = ago ? now - Number(ago[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[ago[2] as 'm' | 'h' | 'd'] : /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (Number.isNaN(t)) throw new ConfigError(`--${what}: '${v}' is not a time (RFC 3339, epoch ms, or 30m, 24h, 7d before now)`);
   return t;
 }
 

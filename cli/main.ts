@@ -12,6 +12,7 @@ const verbs: Record<string, () => Promise<Verb>> = {
   replay: () => import('./replay.ts'),
   keys: () => import('./keys.ts'),
   audit: () => import('./audit.ts'),
+  report: () => import('./report.ts'),
   demo: () => import('./demo.ts'),
   config: () => import('./config.ts'),
   opcua: () => import('./opcua.ts'),

@@ -4,6 +4,7 @@ import type { Db } from './open.ts';
 import type { Delivery } from './delivery.ts';
 import type { SinkState } from './sink-state.ts';
 import { defaultRejectedBudget, RejectedBudget, type RejectedBudgetOptions } from './rejected-budget.ts';
+import { bucketOf, type History, type HistoryDelta } from './history.ts';
 
 export interface DeadFilter {
   sink?: string | undefined;
@@ -105,9 +106,11 @@ export class Admin {
 
   /** `durable` flushes the spool's log: every admin write is on disk when its call returns. */
   private readonly onError: (err: unknown) => void;
+  private readonly history: History | undefined;
 
-  constructor(db: Db, sinks: Map<string, SinkState>, delivery: Delivery, now: () => number, wake: (sink: string) => void, durable: () => void, budget: RejectedBudgetOptions = defaultRejectedBudget, onError: (err: unknown) => void = () => {}) {
+  constructor(db: Db, sinks: Map<string, SinkState>, delivery: Delivery, now: () => number, wake: (sink: string) => void, durable: () => void, budget: RejectedBudgetOptions = defaultRejectedBudget, onError: (err: unknown) => void = () => {}, history?: History) {
     this.onError = onError;
+    this.history = history;
     this.rejectedBudget = new RejectedBudget(db, budget);
     this.db = db;
     this.sinks = sinks;
@@ -182,6 +185,7 @@ export class Admin {
         if (!touched.has(s)) touched.set(s, new Set());
         touched.get(s)!.add(r.orderingKey);
       }
+      this.recordResolved(rows, requeue ? 'replayed' : 'dropped');
       for (const [s, keys] of touched) {
         for (const k of keys) this.delivery.releaseIfFree(s, k);
         this.wake(s.name);
@@ -189,6 +193,23 @@ export class Admin {
       this.audit(actor, action, describe(f), rows.length, reason);
       return rows.length;
     });
+  }
+
+  /** How long each resolved dead letter waited for a person, in the history (the report's resolution time). */
+  private recordResolved(rows: DeadLetter[], kind: 'replayed' | 'dropped'): void {
+    if (!this.history || !rows.length) return;
+    const now = this.now();
+    const by = new Map<string, HistoryDelta & { hist: Record<string, number> }>();
+    for (const r of rows) {
+      const k = `${r.sink}\0${r.type}`;
+      const d = by.get(k) ?? { at: now, kind, name: r.sink, type: r.type, events: 0, maxMs: 0, hist: {} };
+      const waited = Math.max(0, now - r.at);
+      d.events = (d.events ?? 0) + 1;
+      d.maxMs = Math.max(d.maxMs ?? 0, waited);
+      d.hist[bucketOf(waited)] = (d.hist[bucketOf(waited)] ?? 0) + 1;
+      by.set(k, d);
+    }
+    this.history.add([...by.values()]);
   }
 
   /**

@@ -75,4 +75,14 @@ export const migrations: Migration[] = [
       UPDATE events SET corr = json_extract(body, '$.correlationId') WHERE json_valid(body);
     `,
   },
+  {
+    version: 5,
+    name: 'history: per minute (48 h) and per hour, what the status page plots and plantsync report sums (history.ts)',
+    sql: `
+      CREATE TABLE history(res INTEGER NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
+        events INTEGER NOT NULL, within INTEGER NOT NULL, judged INTEGER NOT NULL, max_ms INTEGER NOT NULL, hist TEXT NOT NULL,
+        dead INTEGER NOT NULL, rejected INTEGER NOT NULL, backlog INTEGER NOT NULL, dead_waiting INTEGER NOT NULL,
+        oldest_ms INTEGER NOT NULL, PRIMARY KEY(res, at, kind, name, type)) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -28,7 +28,8 @@ test('a spool written by an older schema opens with its backlog intact and is mi
   old.close();
   const s = Spool.open({ path, routes });
   t.after(() => s.close());
-  assert.deepEqual(s.db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), [1, 2, 3, 4]);
+  assert.deepEqual(s.db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), [1, 2, 3, 4, 5]);
+  assert.equal(s.db.prepare(`SELECT count(*) FROM history`).pluck().get(), 0, 'the history table is made, empty');
   const c = s.claim('erp', 10)!;
   assert.deepEqual(c.events.map((e) => e.seq), [1, 2, 3]);
   // The correlation id comes from the column the migration filled; without one, the idempotency key stands in.

@@ -7,6 +7,7 @@ import { SinkState } from './sink-state.ts';
 import { Delivery } from './delivery.ts';
 import { AppendWriter } from './append-writer.ts';
 import { Admin } from './admin.ts';
+import { History } from './history.ts';
 import { Maintenance } from './maintenance.ts';
 import { WalSync } from './wal-sync.ts';
 import {
@@ -31,6 +32,8 @@ interface Pending {
 
 export class Spool extends EventEmitter<{ work: [sink: string] }> {
   readonly admin: Admin;
+  /** Minute and hour figures for the status page and `plantsync report` (history.ts). */
+  readonly history: History;
   readonly maintenance: Maintenance;
   private readonly delivery: Delivery;
   private readonly writer: AppendWriter;
@@ -115,7 +118,8 @@ export class Spool extends EventEmitter<{ work: [sink: string] }> {
     const committed = () => this.wal.committedOne();
     this.delivery = new Delivery({ db, now: this.now, onRejectPolicy: (s, t) => this.policy(s, t), wake, committed });
     // Admin actions are rare and must be durable when they return (a rejected record before its source is acked).
-    this.admin = new Admin(db, this.sinks, this.delivery, this.now, wake, () => (committed(), this.wal.syncNow()), opts.rejected, (err) => this.fault(err));
+    this.history = new History(db);
+    this.admin = new Admin(db, this.sinks, this.delivery, this.now, wake, () => (committed(), this.wal.syncNow()), opts.rejected, (err) => this.fault(err), this.history);
     const budget = this.admin.rejectedBudget;
     this.maintenance = new Maintenance(db, this.sinks, {
       capBytes: opts.capBytes ?? 0,
