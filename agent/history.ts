@@ -23,6 +23,8 @@ type Acc = HistoryDelta & { events: number; within: number; judged: number; maxM
 
 export class HistoryRecorder {
   private readonly acc = new Map<string, Acc>();
+  /** Events delivered per type since the start, over every sink (what the demo counts). */
+  readonly deliveredByType = new Map<string, number>();
   /** The counters' values at the last successful write: what is new since is the next delta. */
   private seen = { accepted: 0, sources: new Map<string, { received: number; rejected: number }>() };
   private timer: NodeJS.Timeout | undefined;
@@ -61,6 +63,7 @@ export class HistoryRecorder {
       return;
     }
     const ms = Math.max(0, now - occurredAt);
+    this.deliveredByType.set(type, (this.deliveredByType.get(type) ?? 0) + 1);
     a.events++;
     a.maxMs = Math.max(a.maxMs, ms);
     const b = bucketOf(ms);
@@ -89,11 +92,12 @@ export class HistoryRecorder {
       const d = { events: received >= before.received ? received - before.received : received, rejected: rejected - before.rejected };
       if (d.events || d.rejected || !this.seen.sources.has(name)) deltas.push({ at: now, kind: 'source', name, type: '', ...d });
     }
-    for (const name of this.view.dispatchers.keys()) {
-      const s = this.view.sinkStatus(name);
-      deltas.push({ at: now, kind: 'backlog', name, type: '', backlog: s.pending + s.held + s.inFlight, deadWaiting: s.deadLetters, oldestMs: s.oldestPendingAt === undefined ? 0 : Math.max(0, now - s.oldestPendingAt) });
-    }
     try {
+      // The sinks' gauges are read from the spool: a damaged or unreadable one fails here like the write below.
+      for (const name of this.view.dispatchers.keys()) {
+        const s = this.view.sinkStatus(name);
+        deltas.push({ at: now, kind: 'backlog', name, type: '', backlog: s.pending + s.held + s.inFlight, deadWaiting: s.deadLetters, oldestMs: s.oldestPendingAt === undefined ? 0 : Math.max(0, now - s.oldestPendingAt) });
+      }
       const spool = this.spool();
       spool.history.add(deltas);
       if (now - this.lastPrune > 3_600_000) {
@@ -101,8 +105,9 @@ export class HistoryRecorder {
         this.lastPrune = now;
       }
     } catch (err) {
-      // Kept for the next try (the counts only grow); said once per failing stretch.
-      if (!this.failing) this.log.warn({ err: (err as Error).message }, 'history not written (the spool refuses writes); its counts are kept and written when it takes them again');
+      // Kept for the next try (the counts only grow); said once per failing stretch. Never thrown: the history
+      // must not stop a sink, a stop or a restart.
+      if (!this.failing) this.log.warn({ err: (err as Error).message }, 'history not written (the spool refuses reads or writes); its counts are kept and written when it takes them again');
       this.failing = true;
       return;
     }
