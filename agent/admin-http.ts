@@ -1,4 +1,4 @@
-// The admin HTTP listener on TCP, 127.0.0.1 by default, read-only and open: /metrics (Prometheus text), /healthz
+// The admin HTTP listener on TCP, 127.0.0.1 by default, read-only and open: / (the status page, status-page.ts), /metrics (Prometheus text), /healthz
 // (the process answers), /readyz (the agent can commit and deliver; 503 with the reasons otherwise), /status (the
 // agent's view as JSON). Requests that change what the agent owes go only through the admin socket in the state
 // directory (admin-socket.ts), guarded by file permissions: a process squatting this port learns nothing it could
@@ -17,10 +17,11 @@ import type { SourceStatus } from './source.ts';
 import type { SinkStats } from '../spool/types.ts';
 import type { AuditEntry } from '../spool/admin.ts';
 import type { AuditRequest } from './admin-requests.ts';
+import { servePage, type PageView } from './status-page.ts';
 import type { Report, ReportRequest } from './report.ts';
 
 /** What the listener reads from the agent (the Agent class, without importing it). */
-export interface AdminView {
+export interface AdminView extends PageView {
   readonly startedAt: number;
   readonly configVersion: string;
   readonly configState: { files: string[]; lastReloadAt: number | undefined; error: { at: number; message: string } | undefined };
@@ -137,7 +138,7 @@ export function serveReadOnly(agent: AdminView, path: string | undefined, send: 
       if (path === '/status') return send(200, JSON.stringify(st));
       return send(st.ready ? 200 : 503, JSON.stringify({ ready: st.ready, notReady: st.notReady }));
     }
-    send(404, JSON.stringify({ error: `no ${path}; try /metrics, /healthz, /readyz, /status` }));
+    send(404, JSON.stringify({ error: `no ${path}; try / (the status page), /metrics, /healthz, /readyz, /status` }));
 }
 
 export async function startAdminHttp(agent: AdminView, host: string, port: number): Promise<Server> {
@@ -148,6 +149,12 @@ export async function startAdminHttp(agent: AdminView, host: string, port: numbe
     };
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') return send(405, JSON.stringify({ error: 'read-only: GET only; changes go through the admin socket in the state directory (plantsync dlq, rejected, replay, keys)' }));
+    // The status page and its history (agent/status-page.ts): for a browser, so only on this listener.
+    const page = (status: number, body: string | Buffer, headers: Record<string, string>) => {
+      res.writeHead(status, { 'cache-control': 'no-store', ...headers });
+      res.end(body);
+    };
+    if (servePage(agent, req.url ?? '/', page)) return;
     serveReadOnly(agent, path, send);
   });
   await new Promise<void>((resolve, reject) => {

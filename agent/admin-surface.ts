@@ -34,7 +34,7 @@ export class AdminSurface {
     try {
       this.http = await startAdminHttp(this.view, a.host, a.port);
       this.url = adminUrl(this.http);
-      this.log.info({ url: this.url }, 'admin HTTP listening (/metrics, /healthz, /readyz, /status)');
+      this.log.info({ url: this.url }, 'admin HTTP listening (the status page at /, /metrics, /healthz, /readyz, /status)');
     } catch (err) {
       // A taken port must not stop the agent from moving postings: it runs on, without the listener.
       this.log.error({ err: (err as Error).message, host: a.host, port: a.port }, 'admin HTTP listener could not start; running without it');
@@ -43,7 +43,13 @@ export class AdminSurface {
 
   /** Closes the HTTP listener (a reload that changed `admin` starts it again); the socket too when the agent stops. */
   async stop(socketToo = false): Promise<void> {
-    await new Promise((r) => (this.http ? this.http.close(r) : r(undefined)));
+    // A browser showing the status page keeps its connection busy (it asks every 2 s): close() alone would wait
+    // for it indefinitely. Everything on this listener is a read, so cutting it loses nothing.
+    await new Promise((r) => {
+      if (!this.http) return r(undefined);
+      this.http.close(r);
+      this.http.closeAllConnections();
+    });
     this.http = undefined;
     this.url = undefined;
     if (socketToo) {

@@ -23,6 +23,7 @@ import { Mapper, type SourceMessage } from './mapping/mapper.ts';
 import { Metrics } from './metrics.ts';
 import { ObjectiveWatch } from './objectives.ts';
 import { HistoryRecorder } from './history.ts';
+import { historySeries, type HistorySeries } from './history-series.ts';
 import type { Report, ReportRequest } from './report.ts';
 import { Operations } from './operations.ts';
 import type { RejectedRequest, RejectedResult, ReplayRequest } from './rejected-ops.ts';
@@ -255,6 +256,11 @@ export class Agent {
   report(r: ReportRequest): Report {
     this.history.flush();
     return this.parts.ops.report(r);
+  }
+
+  /** The minute history the status page plots (agent/history-series.ts). */
+  historySeries(hours: number): HistorySeries {
+    return historySeries(this.parts.spool, hours, (type) => this.objectives.objectiveOf(type));
   }
 
   rejected(r: RejectedRequest): Promise<RejectedResult> {

@@ -13,6 +13,7 @@ import { homedir, tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as sea from 'node:sea';
 import { useSqliteAddon } from '../spool/open.ts';
+import { PAGE_FILES } from '../agent/status-page.ts';
 
 declare const PLANTSYNC_BUILD_ID: string; // set by the package script: the bundle's content hash
 
@@ -74,4 +75,6 @@ if (sea.isSea()) {
     // The nodesets only matter to the simulator (demo, opcua-sim): unpacked on the first start of this version.
     unpack(dir, f, join('nodesets', f));
   }
+  // The status page's files (agent/status-page.ts reads them from `<its dirname>/page/`).
+  for (const f of PAGE_FILES) unpack(dir, `page/${f}`, join('lib', 'page', f));
 }

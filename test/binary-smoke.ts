@@ -1,9 +1,10 @@
 // Smoke test of the single binary (dist/plantsync, from `npm run package`), run by .ci/run after packaging; not
 // part of `npm test`, which must not need a 120 MB build. It runs the binary as an operator would, with no
-// node_modules in reach: version, config validate (good and bad), and a short demo that delivers events.
+// node_modules in reach: version, config validate (good and bad), the status page's files, and a short demo that
+// delivers events.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -38,7 +39,7 @@ test('dist/plantsync: version, config validate, and a short demo that delivers e
   assert.deepEqual(readdirSync(join(dir, 'cache')).length, 1, 'assets unpacked into one folder per build');
 
   const good = join(dir, 'good.json');
-  writeFileSync(good, JSON.stringify({ agent: { id: 'gw', plant: '1000', stateDir: join(dir, 'state') }, sinks: { erp: { type: 'memory' } }, routes: [{ sink: 'erp', types: '*' }] }));
+  writeFileSync(good, JSON.stringify({ agent: { id: 'gw', plant: '1000', stateDir: join(dir, 'state') }, admin: { port: 0 }, sinks: { erp: { type: 'memory' } }, routes: [{ sink: 'erp', types: '*' }] }));
   assert.equal((await binary(dir, 'config', 'validate', good)).code, 0);
   const bad = join(dir, 'bad.json');
   writeFileSync(bad, JSON.stringify({ agent: { id: 'gw', plant: '1000', stateDir: dir }, sinks: {}, routes: [{ sink: 'erp', types: '*' }] }));
@@ -52,6 +53,26 @@ test('dist/plantsync: version, config validate, and a short demo that delivers e
   assert.ok(m && Number(m[1]) > 20, demo.stdout);
   // The demo runs an MQTT source, an OPC UA source and the ERP sink: none of their libraries may warn at start.
   assert.doesNotMatch(demo.stderr, /DeprecationWarning|ExperimentalWarning/, 'no runtime warnings');
+  // The status page's files travel inside the binary (pkg.config.json assets, unpacked beside the bundle).
+  const agent = spawn(exe, ['run', '--config', good], { cwd: dir, env: { PATH: process.env.PATH, HOME: dir, PLANTSYNC_CACHE_DIR: join(dir, 'cache'), PLANTSYNC_LOG_FORMAT: 'json' } });
+  t.after(() => agent.kill('SIGKILL'));
+  let log = '';
+  agent.stdout.on('data', (c: Buffer) => (log += c.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no admin URL in the log: ${log}`)), 30_000);
+    agent.stdout.on('data', () => {
+      const m = /"url":"(http:[^"]+)".*admin HTTP listening/.exec(log);
+      if (m) (clearTimeout(timer), resolve(m[1]!));
+    });
+  });
+  for (const [path, marker] of [['/', '<title>plantsync</title>'], ['/page/app.js', 'refreshHistory'], ['/page/uPlot.iife.min.js', 'uPlot']] as const) {
+    const res = await fetch(`${url}${path}`);
+    assert.equal(res.status, 200, path);
+    assert.ok((await res.text()).includes(marker), path);
+  }
+  agent.kill('SIGTERM');
+  await new Promise((r) => agent.once('exit', r));
+
   const dashV = await binary(dir, '--version');
   assert.equal(dashV.code, 0, dashV.stderr);
   assert.match(dashV.stdout, /^plantsync \d+\.\d+\.\d+ \(node v24\./);

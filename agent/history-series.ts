@@ -1,0 +1,63 @@
+// GET /history?hours=N: the spool's minute history (spool/history.ts) as the status page plots it: one value per
+// minute of the last N hours (at most 48) for events in and out, backlog, waiting dead letters, rejected input, and
+// per event type the posting delay's p50 and p95 beside its objective. Counts are 0 in a minute without rows;
+// gauges and latencies are null there (the agent was not running, or nothing was delivered), which the plot shows
+// as a gap, never as a made-up value.
+import { emptyStats, HOUR_MS, mergeStats, MINUTE_MS, quantileMs, type HistoryStats } from '../spool/history.ts';
+import type { Spool } from '../spool/spool.ts';
+
+export const MAX_HOURS = 48;
+
+export interface HistorySeries {
+  /** Minute starts, in seconds since the epoch (what uPlot takes). */
+  minutes: number[];
+  eventsIn: number[];
+  delivered: Record<string, number[]>;
+  backlog: Record<string, (number | null)[]>;
+  /** Age of the oldest event a sink still owes, seconds. */
+  oldestSec: Record<string, (number | null)[]>;
+  deadWaiting: Record<string, (number | null)[]>;
+  rejected: number[];
+  latency: Record<string, { objectiveSec: number | null; p50Sec: (number | null)[]; p95Sec: (number | null)[] }>;
+}
+
+/** `hours` from a query string: 1 to 48, 6 when missing; anything else is the caller's error. */
+export function hoursParam(v: string | null): number {
+  if (v === null) return 6;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_HOURS) throw new Error(`hours must be a whole number from 1 to ${MAX_HOURS}, not '${v}'`);
+  return n;
+}
+
+export function historySeries(spool: Spool, hours: number, objectiveOf: (type: string) => number | undefined, now = Date.now()): HistorySeries {
+  const end = now - (now % MINUTE_MS);
+  const start = end - (hours * HOUR_MS) + MINUTE_MS;
+  const n = (end - start) / MINUTE_MS + 1;
+  const minutes = Array.from({ length: n }, (_, i) => (start + i * MINUTE_MS) / 1000);
+  const zeros = () => new Array<number>(n).fill(0);
+  const gaps = () => new Array<number | null>(n).fill(null);
+  const s: HistorySeries = { minutes, eventsIn: zeros(), delivered: {}, backlog: {}, oldestSec: {}, deadWaiting: {}, rejected: zeros(), latency: {} };
+  const perType = new Map<string, HistoryStats[]>();
+  for (const r of spool.history.rows(start, end + MINUTE_MS, now).rows) {
+    if (r.res !== 1) continue;
+    const i = (r.at - start) / MINUTE_MS;
+    if (i < 0 || i >= n) continue;
+    if (r.kind === 'intake') s.eventsIn[i]! += r.events;
+    else if (r.kind === 'source') s.rejected[i]! += r.rejected;
+    else if (r.kind === 'sink') {
+      (s.delivered[r.name] ??= zeros())[i]! += r.events;
+      const t = perType.get(r.type) ?? Array.from({ length: n }, emptyStats);
+      mergeStats(t[i]!, r); // the type's latency over every sink that delivers it
+      perType.set(r.type, t);
+    } else if (r.kind === 'backlog') {
+      (s.backlog[r.name] ??= gaps())[i] = r.backlog;
+      (s.oldestSec[r.name] ??= gaps())[i] = Math.round(r.oldestMs / 1000);
+      (s.deadWaiting[r.name] ??= gaps())[i] = r.deadWaiting;
+    }
+  }
+  const sec = (ms: number | undefined) => (ms === undefined ? null : Math.round(ms) / 1000);
+  for (const [type, stats] of perType) {
+    s.latency[type] = { objectiveSec: objectiveOf(type) ?? null, p50Sec: stats.map((x) => sec(quantileMs(x, 0.5))), p95Sec: stats.map((x) => sec(quantileMs(x, 0.95))) };
+  }
+  return s;
+}
