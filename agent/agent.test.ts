@@ -11,6 +11,7 @@ import { spoolOf } from './inspect.ts';
 function config(stateDir: string): ConfigInput {
   return {
     agent: { id: 'gw-test', plant: '1000', stateDir },
+    admin: { port: 0 }, // never the default port in a test
     sinks: { erp: { type: 'memory', delivery: { concurrency: 2, maxEvents: 50, backoff: { baseMs: 5, capMs: 20 } } } },
     routes: [{ sink: 'erp', types: '*', onReject: 'park' }],
   };

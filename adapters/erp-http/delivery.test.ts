@@ -13,6 +13,7 @@ import { batchOf, confirmation, never, openSink, simResponse, startSim } from '.
 async function agentFor(t: import('node:test').TestContext, sim: ErpSim, protect: Record<string, unknown> = {}) {
   const config: ConfigInput = {
     agent: { id: 'gw', plant: '1000', stateDir: tempDir(t) },
+    admin: { port: 0 }, // never the default port in a test
     sinks: {
       erp: {
         type: 'erp-http',

@@ -42,6 +42,7 @@ test('an answer that leaves an event out is no verdict on it: that event goes ag
 async function agentOn(t: import('node:test').TestContext, sim: ErpSim, sink: Record<string, unknown> = {}) {
   const config = {
     agent: { id: 'gw', plant: '1000', stateDir: tempDir(t) },
+    admin: { port: 0 }, // never the default port in a test
     sinks: { erp: { type: 'erp-http', url: `${sim.url}/batch`, response: simResponse, protect: { breakerFailures: 3, breakerOpenMs: 50 }, delivery: { backoff: { baseMs: 20, capMs: 2000 } }, ...sink } },
     routes: [{ sink: 'erp', types: '*', onReject: 'park' }],
   } as ConfigInput;

@@ -16,6 +16,7 @@ const K = 'Заказ-4711';
 function config(stateDir: string, url: string): ConfigInput {
   return {
     agent: { id: 'gw-order', plant: '1000', stateDir },
+    admin: { port: 0 }, // never the default port in a test
     sinks: { erp: { type: 'erp-http', url, response: simResponse, delivery: { maxEvents: 100, backoff: { baseMs: 10, capMs: 50 } } } },
     routes: [{ sink: 'erp', types: '*', onReject: 'park' }],
   } as ConfigInput;

@@ -17,6 +17,7 @@ const ORDERS = ['Auftrag-Größe-4711', 'Заказ-1001', '订单-2002', 'PO-10
 async function agentWith(t: import('node:test').TestContext, sink: Record<string, unknown>) {
   const config = {
     agent: { id: 'gw', plant: '1000', stateDir: tempDir(t) },
+    admin: { port: 0 }, // never the default port in a test
     sinks: { erp: { type: 'erp-http', ...sink, protect: { breakerFailures: 2, breakerOpenMs: 50 }, delivery: { backoff: { baseMs: 10, capMs: 50 } } } },
     routes: [{ sink: 'erp', types: '*', onReject: 'park' }],
   } as ConfigInput;

@@ -17,6 +17,7 @@ function writeConfig(dir: string, url: string, protocolVersion: 4 | 5, prefix: s
   const path = join(dir, 'plantsync.json');
   writeFileSync(path, JSON.stringify({
     agent: { id: 'gw-crash', plant: '1000', stateDir: dir },
+    admin: { port: 0 }, // never the default port in a test
     sources: { hall2: { type: 'mqtt', url, protocolVersion, clientId: `plantsync-crash-${prefix.replace(/\W/g, '')}`, subscriptions: [{ topic: `${prefix}/#`, qos: 1 }], reconnectMinMs: 50, reconnectMaxMs: 200 } },
     sinks: { erp: { type: 'memory' } },
     routes: [{ sink: 'erp', types: '*' }],

@@ -17,6 +17,7 @@ import { spoolOf } from '../../agent/inspect.ts';
 function config(stateDir: string, url: string, tls: Record<string, string>): ConfigInput {
   return {
     agent: { id: 'gw-tls', plant: '1000', stateDir },
+    admin: { port: 0 }, // never the default port in a test
     sources: { hall: { type: 'mqtt', url, clean: true, reconnectMinMs: 100, reconnectMaxMs: 200, tls, subscriptions: [{ topic: 'tls-test/+', qos: 1 }] } },
     sinks: { erp: { type: 'memory' } },
     routes: [{ sink: 'erp', types: '*' }],
