@@ -2,7 +2,7 @@
 // minute of the last N hours (at most 48) for events in and out, backlog, waiting dead letters, rejected input, and
 // per event type the posting delay's p50 and p95 beside its objective. Counts are 0 in a minute without rows;
 // gauges and latencies are null there (the agent was not running, or nothing was delivered), which the plot shows
-// as a gap, never as a made-up value.
+// as a gap, never as a made-up value. A history younger than the range starts at its first minute.
 import { emptyStats, HOUR_MS, mergeStats, MINUTE_MS, quantileMs, type HistoryStats } from '../spool/history.ts';
 import type { Spool } from '../spool/spool.ts';
 
@@ -38,10 +38,12 @@ export function historySeries(spool: Spool, hours: number, objectiveOf: (type: s
   const gaps = () => new Array<number | null>(n).fill(null);
   const s: HistorySeries = { minutes, eventsIn: zeros(), delivered: {}, backlog: {}, oldestSec: {}, deadWaiting: {}, rejected: zeros(), latency: {} };
   const perType = new Map<string, HistoryStats[]>();
+  let first = n - 1;
   for (const r of spool.history.rows(start, end + MINUTE_MS, now).rows) {
     if (r.res !== 1) continue;
     const i = (r.at - start) / MINUTE_MS;
     if (i < 0 || i >= n) continue;
+    first = Math.min(first, i);
     if (r.kind === 'intake') s.eventsIn[i]! += r.events;
     else if (r.kind === 'source') s.rejected[i]! += r.rejected;
     else if (r.kind === 'sink') {
@@ -59,5 +61,20 @@ export function historySeries(spool: Spool, hours: number, objectiveOf: (type: s
   for (const [type, stats] of perType) {
     s.latency[type] = { objectiveSec: objectiveOf(type) ?? null, p50Sec: stats.map((x) => sec(quantileMs(x, 0.5))), p95Sec: stats.map((x) => sec(quantileMs(x, 0.95))) };
   }
-  return s;
+  return first > 0 ? from(s, first) : s;
+}
+
+/** The series from minute `i` on: a history younger than the range asked (a new gateway) fills the plot's width. */
+function from(s: HistorySeries, i: number): HistorySeries {
+  const cut = <T>(r: Record<string, T[]>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.slice(i)]));
+  return {
+    minutes: s.minutes.slice(i),
+    eventsIn: s.eventsIn.slice(i),
+    delivered: cut(s.delivered),
+    backlog: cut(s.backlog),
+    oldestSec: cut(s.oldestSec),
+    deadWaiting: cut(s.deadWaiting),
+    rejected: s.rejected.slice(i),
+    latency: Object.fromEntries(Object.entries(s.latency).map(([k, v]) => [k, { ...v, p50Sec: v.p50Sec.slice(i), p95Sec: v.p95Sec.slice(i) }])),
+  };
 }

@@ -58,9 +58,19 @@ test('config validate accepts a good file and names file, path and reason for a 
 });
 
 test('the demo runs the OPC UA press and the MQTT robot through the agent into the ERP: every event posted once and in order, every part confirmed', async () => {
-  const r = await plantsync('demo', '--duration', '5', '--outage-at', '1', '--outage-for', '1', '--rate', '40');
+  const r = await plantsync('demo', '--duration', '9', '--outage-at', '1', '--outage-for', '1.5', '--rate', '40');
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /ERP down for 1 s/);
+  assert.match(r.stdout, /ERP down for 1.5 s/);
+  // What an operator watches: the press's state, what was booked per kind, the ERP and the breaker coming back.
+  assert.match(r.stdout, /^t= +\d+s  press running \d+ parts · robot \d+ cycles · spooled \d+ \(\d+ resent\) · backlog \d+ · booked \d+ confirmations, \d+ consumptions, \d+ downtime starts\/ends, \d+ holds\/releases, \d+ goods receipts · 0 duplicate posts, 0 out of order/m);
+  assert.match(r.stdout, /press HELD/, 'the quality hold (steps 250-300) shows');
+  assert.match(r.stdout, /booked \d+ confirmations, \d+ consumptions, [1-9]\d* downtime starts\/ends, [1-9]\d* holds\/releases, [1-9]\d* goods receipts/, 'downtimes, holds and receipts counted');
+  assert.equal(r.stdout.match(/^-- t=\d+s breaker opened/gm)?.length, 1, 'once per outage, whatever the probes between');
+  assert.match(r.stdout, /^-- t=\d+s breaker closed: deliveries flow again$/m);
+  assert.match(r.stdout, /^-- t=\d+s the ERP answers again: \d+ events waiting drain, paced$/m);
+  // Warnings as sentences, each kind once; no JSON log line in the progress.
+  assert.equal(r.stdout.match(/^-- agent warning: sink failing/gm)?.length, 1, r.stdout);
+  assert.doesNotMatch(r.stdout, /^\{/m);
   // Not the default admin port (a gateway's own agent may hold it): any free one, said.
   const admin = /^the demo agent's admin listener: http:\/\/127\.0\.0\.1:(\d+) /m.exec(r.stdout);
   assert.ok(admin && Number(admin[1]) !== 9464, r.stdout);
@@ -81,7 +91,7 @@ test('the demo against the SAP simulator: confirmations and material movements b
 test('run starts on a config, logs JSON lines, and stops cleanly on SIGTERM', async (t) => {
   const dir = tempDir(t);
   const path = join(dir, 'plantsync.json');
-  writeFileSync(path, JSON.stringify({ agent: { id: 'gw', plant: '1000', stateDir: dir }, sinks: { erp: { type: 'memory' } }, routes: [{ sink: 'erp', types: '*' }] }));
+  writeFileSync(path, JSON.stringify({ agent: { id: 'gw', plant: '1000', stateDir: dir }, admin: { port: 0 }, sinks: { erp: { type: 'memory' } }, routes: [{ sink: 'erp', types: '*' }] }));
   const p = spawn(process.execPath, [main, 'run', '--config', path], { env: { ...process.env, PLANTSYNC_LOG_FORMAT: 'json' } });
   let out = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));

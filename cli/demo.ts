@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { ConfigInput } from '../agent/config.ts';
 import { spoolPath } from '../agent/state-paths.ts';
+import { bookedByKind, pressState, SinkWatch, warningsOnce } from './demo-progress.ts';
 
 interface DemoOptions {
   erp: string;
@@ -84,13 +85,17 @@ async function demo(o: DemoOptions): Promise<void> {
         ]
       : [{ sink: 'erp', types: '*', onReject: 'park' }],
     mappings: [...(pressMappings ?? []), ...(robotMappings ?? [])],
+    // Posting-delay objectives per type, as a plant would set them: the status page plots each against its own.
+    objectives: { latencySeconds: { 'quality.hold': 5, 'production.confirmation': 30, 'material.consumption': 60, 'goods.receipt': 60, 'machine.downtime': 60, telemetry: 300 } },
   } as ConfigInput;
-  const log = createLogger({ level: process.env.PLANTSYNC_LOG_LEVEL ?? 'warn' });
+  // The agent's warnings as sentences, each kind once (demo-progress.ts); `plantsync run` shows the full log.
+  const warnings = warningsOnce((line) => console.log(line));
+  const log = createLogger({ level: process.env.PLANTSYNC_LOG_LEVEL ?? 'warn', format: 'json', destination: warnings });
   const agent = new Agent({ config, configVersion: 'demo', log });
   await agent.start();
   const target = sap ? `SAP OData sink -> SAP simulator at ${sap.url} (confirmations, material movements), ERP HTTP sink -> erp-sim at ${erp.url} (the rest)` : `ERP HTTP sink -> erp-sim at ${erp.url}`;
   console.log(`plantsync demo: OPC UA press line (${press.endpoint}) and MQTT robot (${mqttUrl}) -> spool (${spoolPath(stateDir)}) -> ${target}; Ctrl-C to stop`);
-  console.log(`the demo agent's admin listener: ${agent.adminUrl ?? 'off'} (/status, /metrics)`);
+  console.log(`the demo agent's admin listener: ${agent.adminUrl ?? 'off'} (the status page: open it in a browser; /status, /metrics)`);
   // What the ERP side booked: erp-sim's counters, and SAP's documents when SAP takes part (never twice, by reference).
   const booked = () => erp.counters.accepted + (sap?.counters.booked ?? 0);
   const until = Date.now() + 10_000;
@@ -100,7 +105,11 @@ async function demo(o: DemoOptions): Promise<void> {
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
   let outageUntil = 0;
+  const sinkName = sap ? 's4' : 'erp';
+  const watch = new SinkWatch((line) => console.log(line), () => seconds().toFixed(0));
+  const watchTimer = setInterval(() => watch.check(agent.sinkStatus(sinkName)), 100);
   const outage = setTimeout(() => {
+    watch.outageStarted(Date.now());
     if (sap) sap.unavailableFor(Number(o.outageFor) * 1000);
     else erp.setFault({ mode: 'down' }, Number(o.outageFor) * 1000);
     outageUntil = Date.now() + Number(o.outageFor) * 1000;
@@ -108,13 +117,13 @@ async function demo(o: DemoOptions): Promise<void> {
   }, Number(o.outageAt) * 1000);
 
   const progress = () => {
-    const s = agent.sinkStatus(sap ? 's4' : 'erp');
+    const s = agent.sinkStatus(sinkName);
     const st = agent.ingestStats;
-    const src = (n: string) => agent.sources.get(n)!.status();
+    const state = pressState(agent.sources.get('press')!.status().connected, press.get('state'), press.get('hold'));
     console.log(
-      `t=${seconds().toFixed(0).padStart(3)}s  press ${src('press').connected ? 'up' : 'DOWN'} ${press.get('parts')} parts  robot ${robot.published} cycles  ` +
-        `spooled ${st.accepted}  duplicates ${st.duplicates}  delivered ${s.delivered}  backlog ${s.pending + s.held}  retries ${s.retried}  ` +
-        (sap ? `| SAP booked ${sap.counters.booked}  booked twice ${sap.counters.bookedTwice}  MES accepted ${erp.counters.accepted}` : `| ERP accepted ${erp.counters.accepted}  duplicate posts ${erp.counters.duplicates}  out of order ${erp.counters.outOfOrder}`) +
+      `t=${seconds().toFixed(0).padStart(3)}s  press ${state} ${press.get('parts')} parts · robot ${robot.published} cycles · ` +
+        `spooled ${st.accepted} (${st.duplicates} resent) · backlog ${s.pending + s.held} · booked ${bookedByKind(agent.history.deliveredByType)} · ` +
+        (sap ? `SAP documents ${sap.counters.booked}, ${sap.counters.bookedTwice} booked twice` : `${erp.counters.duplicates} duplicate posts, ${erp.counters.outOfOrder} out of order`) +
         (Date.now() < outageUntil ? '  [ERP DOWN]' : ''),
     );
   };
@@ -134,6 +143,7 @@ async function demo(o: DemoOptions): Promise<void> {
   const drainBy = Date.now() + 30_000;
   while (Date.now() < drainBy && booked() < agent.ingestStats.accepted) await new Promise((r) => setTimeout(r, 50));
   clearInterval(timer);
+  clearInterval(watchTimer);
   progress();
   // Every part the press counted is in a confirmation the ERP booked (its first reading, 0, was the baseline).
   const yieldPosted = sap ? confirmedYield(sap) : erp.totals.confirmedYield;
@@ -146,6 +156,7 @@ async function demo(o: DemoOptions): Promise<void> {
   await sap?.close();
   if (!o.stateDir) rmSync(stateDir, { recursive: true, force: true });
 
+  if (warnings.repeats()) console.log(`(${warnings.repeats()} more agent warnings of the kinds above, not repeated)`);
   const rejected = agent.ingestStats.rejected;
   const twice = sap?.counters.bookedTwice ?? 0;
   const ok = booked() === agent.ingestStats.accepted && erp.counters.outOfOrder === 0 && twice === 0 && rejected === 0 && yieldPosted === parts;

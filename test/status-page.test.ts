@@ -109,6 +109,7 @@ test('the status page shows a running agent\'s numbers, updates, plots a history
   assert.equal(sum(h.eventsIn), agent.ingestStats.accepted, 'events in: what intake committed');
   assert.equal(sum(h.delivered.erp!), st.sinks.erp!.delivered, 'delivered: what the sink acknowledged');
   assert.ok(h.latency['material.consumption']!.p95Sec.some((v) => v !== null && v < 30));
+  assert.ok(h.minutes.length <= 2, `a new agent's history starts at its first minute, not an hour of nothing: ${h.minutes.length}`);
   assert.equal((await fetch(`${url}/history?hours=49`)).status, 400);
 
   // It updates: the robot welds again, and the page follows by itself.
