@@ -81,16 +81,23 @@ export function mergeStats(a: HistoryStats, b: Partial<HistoryStats>): HistorySt
 
 /** The q-quantile (0..1) of a histogram in ms: its bucket's upper bound, never above the largest value seen. */
 export function quantileMs(s: Pick<HistoryStats, 'hist' | 'maxMs'>, q: number): number | undefined {
+  return quantilesMs(s, [q])[0];
+}
+
+/** Several quantiles (ascending) of one histogram, sorting its buckets once. */
+export function quantilesMs(s: Pick<HistoryStats, 'hist' | 'maxMs'>, qs: number[]): (number | undefined)[] {
   const buckets = Object.entries(s.hist).map(([k, v]) => [Number(k), v] as const).sort((x, y) => x[0] - y[0]);
   const total = buckets.reduce((n, [, v]) => n + v, 0);
-  if (!total) return undefined;
-  const rank = Math.max(1, Math.ceil(q * total));
+  if (!total) return qs.map(() => undefined);
+  const out: number[] = [];
   let seen = 0;
-  for (const [i, v] of buckets) {
-    seen += v;
-    if (seen >= rank) return Math.min(bucketUpperMs(i), s.maxMs);
+  let b = 0;
+  for (const q of qs) {
+    const rank = Math.max(1, Math.ceil(q * total));
+    while (b < buckets.length && seen + buckets[b]![1] < rank) seen += buckets[b++]![1];
+    out.push(b < buckets.length ? Math.min(bucketUpperMs(buckets[b]![0]), s.maxMs) : s.maxMs);
   }
-  return s.maxMs;
+  return out;
 }
 
 interface DbRow {
