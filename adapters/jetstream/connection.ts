@@ -2,6 +2,8 @@
 // schema; nats.js reconnects by itself for ever (a plant's link can be down for hours), and the adapter only
 // reads its state. The stream is checked on every (re)connect: the error names what is wrong and how to fix it.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { connect, credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type StreamInfo } from '@nats-io/jetstream';
 import { reconnectDelay, resolveSecret, tlsClientOptions } from '../../agent/adapter-kit.ts';
@@ -38,7 +40,24 @@ export function connectionOptions(s: NatsSettings, where: string, name: string):
     reconnectTimeWait: 1000,
     ...auth,
     // tlsClientOptions' keys are Node's TLS options, which nats.js passes on to tls.connect.
-    ...(s.tls && { tls: tlsClientOptions(s.tls, `${where}.tls`) as unknown as ConnectionOptions['tls'] }),
+    ...(s.tls && { tls: { ...tlsClientOptions(s.tls, `${where}.tls`), checkServerIdentity: serverIdentityCheck(s.servers) } as unknown as ConnectionOptions['tls'] }),
+  };
+}
+
+/**
+ * The server certificate's name check. nats.js upgrades the connection to TLS without a server name when the
+ * server is given as an IP address (nats://10.20.0.5:4222, the usual way to a plant's backbone), and Node then
+ * checks the certificate against "localhost": a certificate made for the server's address would be refused, one
+ * that happens to name localhost accepted (nats-io/nats.js#303, still so in 3.4.0). So when Node asks about
+ * "localhost", the certificate must name one of the configured servers' IP addresses (or localhost itself); any
+ * other name is checked as Node checks it.
+ */
+export function serverIdentityCheck(servers: string[]): (host: string, cert: PeerCertificate) => Error | undefined {
+  const ips = servers.map((u) => new URL(u.includes('://') ? u : `nats://${u}`).hostname.replace(/^\[|\]$/g, '')).filter((h) => isIP(h));
+  return (host, cert) => {
+    const err = checkServerIdentity(host, cert);
+    if (!err || host !== 'localhost' || !ips.length) return err;
+    return ips.some((ip) => !checkServerIdentity(ip, cert)) ? undefined : new Error(`the server certificate names none of ${ips.join(', ')} (${err.message})`);
   };
 }
 

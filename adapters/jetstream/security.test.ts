@@ -2,7 +2,7 @@
 // wrong password is a clear error in the sink's status while the events wait; nothing is published without auth.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nkeys } from '@nats-io/transport-node';
 import type { ConfigInput } from '../../agent/config.ts';
@@ -47,4 +47,25 @@ authorization { users = [ { user: "gw-1000", password: "${password}" }, { nkey: 
   } as ConfigInput);
   await until(() => relay.sinkStatus('erp').delivered === ORDERS.length, () => `relayed with the NKey (${JSON.stringify(relay.sinkStatus('erp'))})`);
   assert.equal((await readStream(nats.url, 'PLANTSYNC', { user: 'gw-1000', pass: password, tls: { caFile: certs.ca } })).length, ORDERS.length);
+});
+
+test('TLS to a backbone given by its IP address: a certificate made for that address is accepted, one for another address refused with the reason', async (t) => {
+  // nats.js upgrades an IP connection without a server name and Node then checks "localhost" (connection.ts): these
+  // certificates name only an IP address, as a plant's PKI makes them for a backbone without DNS.
+  const dir = tempDir(t);
+  for (const d of ['good', 'other', 'nats-good', 'nats-other']) mkdirSync(join(dir, d));
+  const good = makeCertificates(join(dir, 'good'), 'plantsync NATS IP CA', 'IP:127.0.0.1');
+  const other = makeCertificates(join(dir, 'other'), 'plantsync NATS other CA', 'IP:10.20.0.5');
+  for (const [name, certs, ok] of [['good', good, true], ['other', other, false]] as const) {
+    const nats = await startNats(t, join(dir, `nats-${name}`), `tls { cert_file: "${certs.serverCert}", key_file: "${certs.serverKey}" }`);
+    // Setting the stream up is the test's own business: its connection skips the name check.
+    await createFleetStream(nats.url, 'PLANTSYNC', {}, { tls: { caFile: certs.ca, checkServerIdentity: () => undefined } as never });
+    const gateway = await startAgent(t, gatewayConfig(join(dir, `gw-${name}`), nats.url, { tls: { ca: certs.ca } }));
+    await gateway.ingest([confirmation(1, ORDERS[0]!)]);
+    if (ok) await until(() => gateway.sinkStatus('backbone').delivered === 1, () => `published over TLS to 127.0.0.1 (${gateway.sinkStatus('backbone').lastError})`);
+    else {
+      await until(() => /names none of 127\.0\.0\.1/.test(gateway.sinkStatus('backbone').lastError ?? ''), () => `refused, and why (${gateway.sinkStatus('backbone').lastError})`);
+      assert.equal(gateway.sinkStatus('backbone').delivered, 0);
+    }
+  }
 });
