@@ -23,6 +23,7 @@ import type { Report, ReportRequest } from './report.ts';
 /** What the listener reads from the agent (the Agent class, without importing it). */
 export interface AdminView extends PageView {
   readonly startedAt: number;
+  readonly adminUrl: string | undefined;
   readonly configVersion: string;
   readonly configState: { files: string[]; lastReloadAt: number | undefined; error: { at: number; message: string } | undefined };
   readonly metrics: Metrics;
@@ -49,6 +50,8 @@ export interface AgentStatus {
   /** The config files read; the last applied reload; a refused config (the agent runs on the last good one). */
   config: { files: string[]; lastReloadAt: string | null; refused: { at: string; message: string } | null };
   startedAt: string;
+  /** The status page's address (the admin listener), or null when the listener is off or could not start. */
+  statusPage: string | null;
   uptimeSec: number;
   ready: boolean;
   notReady: string[];
@@ -99,6 +102,7 @@ export function agentStatus(agent: AdminView): AgentStatus {
   const notReady = [...agent.readiness(), ...Object.entries(sources).flatMap(([n, s]) => (s.connected ? [] : [`source '${n}' is not connected`])), ...objectives.breached];
   return {
     agentId: agent.config.agent.id,
+    statusPage: agent.adminUrl ? `${agent.adminUrl}/` : null,
     configVersion: agent.configVersion,
     config: {
       files: agent.configState.files,

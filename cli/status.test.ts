@@ -37,6 +37,7 @@ test('status asks the running agent: ready or not (with the reason), metrics and
   const human = await plantsync('status', '--config', config);
   assert.equal(human.code, 1, 'degraded: a source is down');
   assert.match(human.stdout, /NOT READY: source 'press' is not connected/);
+  assert.match(human.stdout, new RegExp(`^status page ${base}/$`, 'm'), 'where the technician can look');
   assert.match(human.stdout, /press\s+DISCONNECTED/);
   assert.match(human.stdout, /erp\s+backlog 0/);
   const json = JSON.parse((await plantsync('status', '--config', config, '--json')).stdout) as { agentId: string; sources: Record<string, { connected: boolean; reconnects: number }> };

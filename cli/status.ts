@@ -37,6 +37,7 @@ function fromSpool(cfg: AgentConfig): Record<string, unknown> {
 
 function print(st: AgentStatus): void {
   console.log(`plantsync ${st.agentId}  config ${st.configVersion}  up ${st.uptimeSec}s  ${st.ready ? 'READY' : `NOT READY: ${st.notReady.join('; ')}`}`);
+  if (st.statusPage) console.log(`status page ${st.statusPage}`);
   if (st.config.refused) console.log(`CONFIG REFUSED ${ago(st.config.refused.at)}: ${st.config.refused.message}`);
   for (const w of st.warnings ?? []) console.log(`WARNING ${w}`);
   console.log('sources');
