@@ -22,7 +22,8 @@ export interface HistoryView {
 type Acc = HistoryDelta & { events: number; within: number; judged: number; maxMs: number; dead: number; hist: Record<string, number> };
 
 export class HistoryRecorder {
-  private readonly acc = new Map<string, Acc>();
+  /** Counts by minute, sink and type: nested maps, so counting a delivery builds no key string. */
+  private readonly acc = new Map<number, Map<string, Map<string, Acc>>>();
   /** Events delivered per type since the start, over every sink (what the demo counts). */
   readonly deliveredByType = new Map<string, number>();
   /** The counters' values at the last successful write: what is new since is the next delta. */
@@ -55,9 +56,12 @@ export class HistoryRecorder {
   /** A sink acknowledged (`delivered`) or dead-lettered (`dead`) an event. */
   settled(sink: string, result: 'delivered' | 'dead', type: string, occurredAt: number, now: number): void {
     const minute = now - (now % MINUTE_MS);
-    const k = `${minute}\0${sink}\0${type}`;
-    let a = this.acc.get(k);
-    if (!a) this.acc.set(k, (a = { at: minute, kind: 'sink', name: sink, type, events: 0, within: 0, judged: 0, maxMs: 0, dead: 0, hist: {} }));
+    let bySink = this.acc.get(minute);
+    if (!bySink) this.acc.set(minute, (bySink = new Map()));
+    let byType = bySink.get(sink);
+    if (!byType) bySink.set(sink, (byType = new Map()));
+    let a = byType.get(type);
+    if (!a) byType.set(type, (a = { at: minute, kind: 'sink', name: sink, type, events: 0, within: 0, judged: 0, maxMs: 0, dead: 0, hist: {} }));
     if (result === 'dead') {
       a.dead++;
       return;
@@ -77,7 +81,7 @@ export class HistoryRecorder {
 
   /** Adds the counts since the last write, and a sample of the gauges, to the spool's history. */
   flush(now = Date.now()): void {
-    const deltas: HistoryDelta[] = [...this.acc.values()];
+    const deltas: HistoryDelta[] = [...this.acc.values()].flatMap((bySink) => [...bySink.values()].flatMap((byType) => [...byType.values()]));
     const accepted = this.view.ingestStats.accepted;
     if (accepted > this.seen.accepted) deltas.push({ at: now, kind: 'intake', name: '', type: '', events: accepted - this.seen.accepted });
     // Per source: messages received (the source's own count, from 0 again when it restarts) and rejected records
