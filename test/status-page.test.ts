@@ -130,7 +130,12 @@ test('the status page shows a running agent\'s numbers, updates, plots a history
 
   // The history survives a restart: a new agent on the same spool plots what the old one counted.
   const before = (await (await fetch(`${url}/history?hours=1`)).json()) as HistorySeries;
-  await agent.stop(1000);
+  // The page is still open and asking every 2 s: the stop keeps its deadline (systemd's stop timeout depends on
+  // it), where the listener's close used to wait ~45 s for the page's busy connection.
+  // A page busier than ours (several open, or a slow network) is made here by asking every 20 ms.
+  await page.evaluate(() => setInterval(() => void fetch('/status').catch(() => {}), 20));
+  const stop = agent.stop(1000).then(() => 'stopped');
+  assert.equal(await Promise.race([stop, new Promise((r) => setTimeout(r, 15_000, 'still stopping after 15 s'))]), 'stopped');
   agent = new Agent({ config: cfg, configVersion: 'v1', log: pino({ level: 'silent' }) });
   await agent.start();
   url = agent.adminUrl!;
