@@ -1,6 +1,6 @@
 // `plantsync report`: a real agent posts to erp-sim (some late, one rejected and replayed by a person, input it could
-// not map); the report counts them per sink and type with their latency against the objective, the person's action
-// and its reason, the rejected input with its reason; the same figures after a restart, from the running agent and
+// not map, then dropped by a person); the report counts them per sink and type with their latency against the
+// objective, the people's actions and their reasons, the rejected input and how long it waited; the same figures after a restart, from the running agent and
 // from the stopped agent's spool, as a table, JSON and CSV.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,6 +45,8 @@ test('the report counts postings per sink and type, their latency against the ob
   assert.equal(agent.dlq({ action: 'replay', filter: { sink: 'erp' }, reason: 'Auftrag wieder geöffnet (Ticket 4711)', actor: 'meister' }).count, 1);
   await until(() => erp.counters.accepted === 11, 'the replayed dead letter booked');
   await until(() => agent.sinkStatus('erp').pending + agent.sinkStatus('erp').inFlight === 0, 'settled');
+  // The unmappable counter message: looked at and dropped by a person (a test message from commissioning).
+  assert.equal((await agent.rejected({ action: 'drop', filter: { source: 'press-mqtt' }, reason: 'Testnachricht der Inbetriebnahme', actor: 'meister' })).count, 1);
 
   const check = (r: Report, where: string) => {
     assert.equal(r.lines.length, 1, where);
@@ -56,10 +58,14 @@ test('the report counts postings per sink and type, their latency against the ob
     assert.equal(l.withinObjective, Math.round((9 / 11) * 1000) / 1000, `${where}: 9 of 11 within 30 s`);
     assert.ok(l.resolutionMaxSec !== null && l.resolutionMaxSec < 60, where);
     assert.equal(r.eventsIn, 11, where);
-    assert.deepEqual(r.interventions, [{ action: 'dlq.replay', reason: 'Auftrag wieder geöffnet (Ticket 4711)', actions: 1, events: 1 }], where);
+    assert.deepEqual(r.interventions.map((i) => [i.action, i.reason, i.actions, i.events]).sort(), [
+      ['dlq.replay', 'Auftrag wieder geöffnet (Ticket 4711)', 1, 1],
+      ['rejected.drop', 'Testnachricht der Inbetriebnahme', 1, 1],
+    ], where);
     const mqtt = r.rejected.find((s) => s.source === 'press-mqtt')!;
-    assert.equal(mqtt.rejected, 1, where);
-    assert.match(mqtt.reasons[0]!.reason, /no mapping rule/, where);
+    assert.deepEqual([mqtt.rejected, mqtt.replayed, mqtt.dropped], [1, 0, 1], where);
+    assert.ok(mqtt.resolutionMaxSec !== null && mqtt.resolutionMaxSec < 60, where);
+    assert.equal(mqtt.reasons.length, 0, `${where}: the dropped record is gone; its count stays in the history`);
   };
   check(agent.report({ since }), 'running');
   await agent.stop(1000);
@@ -77,7 +83,7 @@ test('the report counts postings per sink and type, their latency against the ob
   assert.match(table, /^sink +type +postings +p50 +p95 +max +objective +within +dead +replayed +dropped +waited p50 +waited max$/m);
   assert.match(table, /^erp +production\.confirmation +11 .* 30 s +81\.8 % +1 +1 +0 /m);
   assert.match(table, /dlq\.replay +1 actions, +1 events +why: Auftrag wieder geöffnet \(Ticket 4711\)/);
-  assert.match(table, /press-mqtt: \d+ messages received, 1 rejected/);
+  assert.match(table, /press-mqtt: \d+ messages received, 1 rejected; 0 replayed, 1 dropped \(waited p50 [\d.]+ s, max [\d.]+ s\)/);
   const csv = (await plantsync('report', '--config', configPath, '--since', '1h', '--csv')).stdout.split('\r\n');
   assert.equal(csv[0], 'sink,type,delivered,p50Sec,p95Sec,maxSec,objectiveSec,withinObjective,deadLetters,replayed,dropped,resolutionP50Sec,resolutionMaxSec');
   assert.match(csv[1]!, /^erp,production\.confirmation,11,[\d.]+,[\d.]+,[\d.]+,30,0\.818,1,1,0,[\d.]+,[\d.]+$/);

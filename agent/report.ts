@@ -2,7 +2,7 @@
 // (spool/history.ts) and audit log: per sink and event type how many postings, how late (source time to the ERP's
 // acknowledgement: p50, p95, max; share within the type's objective), how many needed a person (dead letters) and how
 // long they waited for one (replayed or dropped), the people's actions with their reasons, and rejected input per
-// source with its most frequent reasons.
+// source with its most frequent reasons and how long the records people resolved waited.
 import { emptyStats, mergeStats, quantileMs, type HistoryStats } from '../spool/history.ts';
 import type { Spool } from '../spool/spool.ts';
 
@@ -39,7 +39,11 @@ export interface Report {
   lines: ReportLine[];
   /** People's actions on what the agent owes, grouped by action and reason (plantsync audit has each). */
   interventions: { action: string; reason: string; actions: number; events: number }[];
-  rejected: { source: string; messages: number; rejected: number; reasons: { reason: string; count: number }[] }[];
+  /**
+   * Per source: messages received, records rejected, those a person replayed or dropped in the range and how long
+   * they waited, and the most frequent reasons.
+   */
+  rejected: { source: string; messages: number; rejected: number; replayed: number; dropped: number; resolutionP50Sec: number | null; resolutionMaxSec: number | null; reasons: { reason: string; count: number }[] }[];
 }
 
 const sec = (ms: number | undefined) => (ms === undefined ? null : Math.round(ms / 100) / 10);
@@ -56,7 +60,12 @@ export function buildReport(spool: Spool, r: ReportRequest, objectiveOf: (type: 
     return l;
   };
   let eventsIn = 0;
-  const sources = new Map<string, { messages: number; rejected: number }>();
+  const sources = new Map<string, { messages: number; rejected: number; replayed: number; dropped: number; resolved: HistoryStats }>();
+  const source = (name: string) => {
+    let s = sources.get(name);
+    if (!s) sources.set(name, (s = { messages: 0, rejected: 0, replayed: 0, dropped: 0, resolved: emptyStats() }));
+    return s;
+  };
   for (const row of rows) {
     if (row.kind === 'sink') mergeStats(line(row.name, row.type).s, row);
     else if (row.kind === 'replayed' || row.kind === 'dropped') {
@@ -65,14 +74,17 @@ export function buildReport(spool: Spool, r: ReportRequest, objectiveOf: (type: 
       mergeStats(l.resolved, { events: row.events, maxMs: row.maxMs, hist: row.hist });
     } else if (row.kind === 'intake') eventsIn += row.events;
     else if (row.kind === 'source') {
-      const s = sources.get(row.name) ?? { messages: 0, rejected: 0 };
+      const s = source(row.name);
       s.messages += row.events;
       s.rejected += row.rejected;
-      sources.set(row.name, s);
+    } else if (row.kind === 'input-replayed' || row.kind === 'input-dropped') {
+      const s = source(row.name);
+      s[row.kind === 'input-replayed' ? 'replayed' : 'dropped'] += row.events;
+      mergeStats(s.resolved, { events: row.events, maxMs: row.maxMs, hist: row.hist });
     }
   }
   const reasons = spool.history.rejectedReasons(from, until);
-  for (const x of reasons) if (!sources.has(x.source)) sources.set(x.source, { messages: 0, rejected: 0 });
+  for (const x of reasons) source(x.source);
   const interventions = new Map<string, { action: string; reason: string; actions: number; events: number }>();
   for (const e of spool.admin.auditLog(100_000, { since: from, until })) {
     const k = `${e.action}\0${e.reason}`;
@@ -103,6 +115,15 @@ export function buildReport(spool: Spool, r: ReportRequest, objectiveOf: (type: 
         resolutionMaxSec: resolved.events ? sec(resolved.maxMs) : null,
       })),
     interventions: [...interventions.values()].sort((a, b) => b.events - a.events),
-    rejected: [...sources].map(([source, s]) => ({ source, ...s, reasons: reasons.filter((x) => x.source === source).map(({ reason, count }) => ({ reason, count })) })),
+    rejected: [...sources].map(([name, s]) => ({
+      source: name,
+      messages: s.messages,
+      rejected: s.rejected,
+      replayed: s.replayed,
+      dropped: s.dropped,
+      resolutionP50Sec: sec(quantileMs(s.resolved, 0.5)),
+      resolutionMaxSec: s.resolved.events ? sec(s.resolved.maxMs) : null,
+      reasons: reasons.filter((x) => x.source === name).map(({ reason, count }) => ({ reason, count })),
+    })),
   };
 }

@@ -75,7 +75,8 @@ function print(r: Report): void {
   console.log('\nrejected input (plantsync rejected list shows each):');
   if (!r.rejected.length) console.log('  none');
   for (const s of r.rejected) {
-    console.log(`  ${s.source}: ${num(s.messages)} messages received, ${num(s.rejected)} rejected`);
+    const resolved = s.replayed + s.dropped ? `; ${num(s.replayed)} replayed, ${num(s.dropped)} dropped (waited p50 ${dur(s.resolutionP50Sec)}, max ${dur(s.resolutionMaxSec)})` : '';
+    console.log(`  ${s.source}: ${num(s.messages)} messages received, ${num(s.rejected)} rejected${resolved}`);
     for (const x of s.reasons.slice(0, 5)) console.log(`    ${String(x.count).padStart(6)}  ${shortened(x.reason, 100)}`);
   }
 }

@@ -185,7 +185,7 @@ export class Admin {
         if (!touched.has(s)) touched.set(s, new Set());
         touched.get(s)!.add(r.orderingKey);
       }
-      this.recordResolved(rows, requeue ? 'replayed' : 'dropped');
+      this.recordResolved(rows.map((r) => ({ at: r.at, name: r.sink, type: r.type })), requeue ? 'replayed' : 'dropped');
       for (const [s, keys] of touched) {
         for (const k of keys) this.delivery.releaseIfFree(s, k);
         this.wake(s.name);
@@ -195,14 +195,17 @@ export class Admin {
     });
   }
 
-  /** How long each resolved dead letter waited for a person, in the history (the report's resolution time). */
-  private recordResolved(rows: DeadLetter[], kind: 'replayed' | 'dropped'): void {
+  /**
+   * How long each resolved exception waited for a person, in the history (the report's resolution time): a dead
+   * letter per sink and type, a rejected record per source.
+   */
+  private recordResolved(rows: { at: number; name: string; type: string }[], kind: 'replayed' | 'dropped' | 'input-replayed' | 'input-dropped'): void {
     if (!this.history || !rows.length) return;
     const now = this.now();
     const by = new Map<string, HistoryDelta & { hist: Record<string, number> }>();
     for (const r of rows) {
-      const k = `${r.sink}\0${r.type}`;
-      const d = by.get(k) ?? { at: now, kind, name: r.sink, type: r.type, events: 0, maxMs: 0, hist: {} };
+      const k = `${r.name}\0${r.type}`;
+      const d = by.get(k) ?? { at: now, kind, name: r.name, type: r.type, events: 0, maxMs: 0, hist: {} };
       const waited = Math.max(0, now - r.at);
       d.events = (d.events ?? 0) + 1;
       d.maxMs = Math.max(d.maxMs ?? 0, waited);
@@ -266,10 +269,15 @@ export class Admin {
   /** Removes rejected records, e.g. after a successful re-mapping (action 'rejected.replay') or for good. */
   removeRejected(ids: number[], actor: string, reason: string, action: 'rejected.replay' | 'rejected.drop'): number {
     requireReason(reason);
-    const del = this.db.prepare('DELETE FROM rejected WHERE id = ?');
+    const del = this.db.prepare('DELETE FROM rejected WHERE id = ? RETURNING at, source');
     return this.write(() => {
-      let n = 0;
-      for (const id of ids) n += del.run(id).changes;
+      const gone: { at: number; source: string }[] = [];
+      for (const id of ids) {
+        const row = del.get(id) as { at: number; source: string } | undefined;
+        if (row) gone.push(row);
+      }
+      const n = gone.length;
+      this.recordResolved(gone.map((g) => ({ at: g.at, name: g.source, type: '' })), action === 'rejected.replay' ? 'input-replayed' : 'input-dropped');
       this.rejectedBudget.recount();
       this.audit(actor, action, `ids ${ids.slice(0, 20).join(',')}${ids.length > 20 ? ',...' : ''}`, n, reason);
       return n;

@@ -18,9 +18,10 @@ export const MINUTES_KEPT_MS = 48 * HOUR_MS;
 /**
  * What a row counts. `sink`: deliveries of one event type (events, latency, within objective, new dead letters).
  * `backlog`: a sink's gauges (type ''). `source`: messages received and rejected. `intake`: events committed (name
- * and type ''). `replayed`/`dropped`: dead letters a person resolved, with the time they waited (in the histogram).
+ * and type ''). `replayed`/`dropped`: dead letters a person resolved, with the time they waited (in the histogram);
+ * `input-replayed`/`input-dropped`: the same for a source's rejected records (type '').
  */
-export type HistoryKind = 'sink' | 'backlog' | 'source' | 'intake' | 'replayed' | 'dropped';
+export type HistoryKind = 'sink' | 'backlog' | 'source' | 'intake' | 'replayed' | 'dropped' | 'input-replayed' | 'input-dropped';
 
 export interface HistoryStats {
   events: number;
