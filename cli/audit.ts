@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .command('audit')
     .description('the audit log: who changed what the agent owes, when, how many events, and why (newest first)')
     .requiredOption('-c, --config <path>', 'config file', '/etc/plantsync/plantsync.json')
-    .option('--since <time>', 'from this time (RFC 3339 or epoch ms)')
+    .option('--since <time>', 'from this time (RFC 3339, epoch ms, or 30m, 24h, 7d before now)')
     .option('--until <time>', 'before this time')
     .option('--action <action>', 'an action or its start: dlq, dlq.replay, rejected.drop, replay, keys.evict')
     .option('--user <name>', 'requests of this OS user (or part of the name)')

@@ -56,7 +56,7 @@ function withFilters(c: Command): Command {
     .option('--sink <name>', 'only this sink')
     .option('--type <type>', 'only this event type')
     .option('--key <orderingKey>', 'only this ordering key')
-    .option('--since <time>', 'dead-lettered at or after (RFC 3339 or epoch ms)')
+    .option('--since <time>', 'dead-lettered at or after (RFC 3339, epoch ms, or 30m, 24h, 7d before now)')
     .option('--until <time>', 'dead-lettered before')
     .option('--error <text>', 'the reason contains this text')
     .option('--limit <n>', 'at most this many')

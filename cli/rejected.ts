@@ -103,7 +103,7 @@ function withFilters(c: Command): Command {
   return c
     .requiredOption('-c, --config <path>', 'config file', '/etc/plantsync/plantsync.json')
     .option('--source <name>', 'only this source')
-    .option('--since <time>', 'rejected at or after (RFC 3339 or epoch ms)')
+    .option('--since <time>', 'rejected at or after (RFC 3339, epoch ms, or 30m, 24h, 7d before now)')
     .option('--until <time>', 'rejected before')
     .option('--error <text>', 'the reason contains this text')
     .option('--limit <n>', 'at most this many')

@@ -31,7 +31,7 @@ export function register(program: Command): void {
       .description('re-send events a sink already delivered (after an ERP restore); safe under their idempotency keys')
       .requiredOption('-c, --config <path>', 'config file', '/etc/plantsync/plantsync.json')
       .requiredOption('--sink <name>', 'the sink to send them to again')
-      .requiredOption('--since <time>', 'events that occurred at or after (RFC 3339 or epoch ms)')
+      .requiredOption('--since <time>', 'events that occurred at or after (RFC 3339, epoch ms, or 30m, 24h, 7d before now)')
       .option('--until <time>', 'and before (default: now)')
       .option('--type <type>', 'only this event type')
       .option('--json', 'JSON, for scripts'),
