@@ -2,7 +2,8 @@
 // minute (per few minutes beyond 6 hours: stepMinutes) of the last N hours (at most 48) for events in and out, backlog, waiting dead letters, rejected input, and
 // per event type the posting delay's p50 and p95 beside its objective. Counts are 0 in a minute without rows;
 // gauges and latencies are null there (the agent was not running, or nothing was delivered), which the plot shows
-// as a gap, never as a made-up value. A history younger than the range starts at its first minute.
+// as a gap, never as a made-up value. A history younger than the range starts at its first minute (showing ten at
+// least).
 import { HOUR_MS, mergeStats, MINUTE_MS, quantilesMs, type HistoryStats } from '../spool/history.ts';
 import type { Spool } from '../spool/spool.ts';
 
@@ -78,7 +79,9 @@ export function historySeries(spool: Spool, hours: number, objectiveOf: (type: s
     const q = stats.map((x) => (x ? quantilesMs(x, [0.5, 0.95]) : []));
     s.latency[type] = { objectiveSec: objectiveOf(type) ?? null, p50Sec: q.map((x) => sec(x[0])), p95Sec: q.map((x) => sec(x[1])) };
   }
-  return first > 0 ? from(s, first) : s;
+  // At least ten points: a single one would get a range of years from the plot's auto-scaling.
+  const keep = Math.min(first, n - 10);
+  return keep > 0 ? from(s, keep) : s;
 }
 
 /** The series from minute `i` on: a history younger than the range asked (a new gateway) fills the plot's width. */

@@ -1,5 +1,5 @@
 // The local status page on the admin HTTP listener (read-only, loopback by default): GET / is a static page
-// (agent/page/) that reads /status every 2 s and /history every 10 s and plots with uPlot, a 50 KB charting library
+// (agent/page/) that reads /status (and /dead-letters while there are any) every 2 s and /history every 10 s and plots with uPlot, a 50 KB charting library
 // served from here too: no build step, nothing fetched from the internet (a gateway has no internet). Every text on
 // the page comes from the agent's JSON and is set as text, never as HTML: an ERP's error reply or a topic name
 // cannot run script in the technician's browser, and the Content-Security-Policy forbids inline script besides.
@@ -7,11 +7,16 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { hoursParam, type HistorySeries } from './history-series.ts';
+import type { DlqRequest, DlqResult } from './dlq-ops.ts';
 
 /** What the page reads from the agent beyond /status. */
 export interface PageView {
   historySeries(hours: number): HistorySeries;
+  dlq(r: DlqRequest): DlqResult;
 }
+
+/** The dead letters the page lists: the oldest (they have held their keys longest), without their bodies. */
+export const PAGE_DEAD_LETTERS = 20;
 
 const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
@@ -57,6 +62,18 @@ export function servePage(view: PageView, url: string, send: (status: number, bo
   const f = FILES[u.pathname];
   if (f) {
     send(200, pageFile(f.file), { 'content-type': f.type, ...PAGE_HEADERS });
+    return true;
+  }
+  if (u.pathname === '/dead-letters') {
+    // What a technician needs to act (sink, key, type, the ERP's reason, since when); the event itself stays
+    // behind `plantsync dlq show`, on the gateway.
+    try {
+      const { deadLetters = [] } = view.dlq({ action: 'list', filter: { limit: PAGE_DEAD_LETTERS } });
+      const rows = deadLetters.map(({ sink, seq, orderingKey, type, status, reason, attempts, at, parksKey }) => ({ sink, seq, orderingKey, type, status, reason, attempts, at: new Date(at).toISOString(), parksKey }));
+      send(200, JSON.stringify(rows), { 'content-type': 'application/json' });
+    } catch (err) {
+      send(500, JSON.stringify({ error: `dead letters unavailable: ${(err as Error).message}` }), { 'content-type': 'application/json' });
+    }
     return true;
   }
   if (u.pathname !== '/history') return false;

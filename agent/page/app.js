@@ -128,6 +128,23 @@
     }
   }
 
+  function showDeadLetters(list) {
+    $('dead-letters-section').hidden = list.length === 0;
+    const body = $('dead-letters').tBodies[0];
+    body.replaceChildren();
+    for (const d of list) {
+      const tr = document.createElement('tr');
+      tr.dataset.seq = String(d.seq);
+      cell(tr, d.sink);
+      cell(tr, `${since(d.at)}`);
+      cell(tr, d.type);
+      cell(tr, d.orderingKey);
+      cell(tr, d.parksKey ? 'yes: later events of the key wait' : 'no', d.parksKey ? 'bad' : '');
+      cell(tr, d.reason, 'why'); // the sink's words, with the ERP's status in them
+      body.appendChild(tr);
+    }
+  }
+
   function failed(what, err) {
     const e = $('error');
     e.hidden = false;
@@ -143,7 +160,10 @@
 
   async function refreshStatus() {
     try {
-      showStatus(await getJson('/status'));
+      const st = await getJson('/status');
+      showStatus(st);
+      const dead = Object.values(st.sinks).reduce((n, s) => n + s.deadLetters, 0);
+      showDeadLetters(dead ? await getJson('/dead-letters') : []);
       $('error').hidden = true;
     } catch (err) {
       failed('status', err);
