@@ -112,6 +112,7 @@ test('the status page shows a running agent\'s numbers, updates, plots a history
   for (const id of ['plot-events', 'plot-backlog', 'plot-exceptions']) assert.equal(await page.locator(`#${id} canvas`).count(), 1, id);
   assert.equal(await page.locator('#latency-plots [data-type="material.consumption"] canvas').count(), 1);
   assert.match(await page.locator('#latency-plots').innerText(), /objective 30 s/);
+  assert.match(await page.locator('#plot-backlog').innerText(), /oldest waiting: erp/);
   const h = (await (await fetch(`${url}/history?hours=1`)).json()) as HistorySeries;
   const sum = (xs: (number | null)[]) => xs.reduce<number>((a, b) => a + (b ?? 0), 0);
   assert.equal(sum(h.eventsIn), agent.ingestStats.accepted, 'events in: what intake committed');

@@ -72,8 +72,11 @@
       (st.objectives.recentMisses.length ? ` · late in the last 5 min: ${st.objectives.recentMisses.map((m) => `${m.count} ${m.type} to ${m.sink} (worst ${age(m.worstSec)}, objective ${age(m.objectiveSec)})`).join(', ')}` : '');
   }
 
+  const fromZero = (u, min, max) => [0, max > 0 ? max * 1.05 : 1];
+
   /** Draws a plot, or gives the one there new data (a new set of series draws it again). Gauges and latencies
-   * are drawn with dots: a minute between gaps (the agent was down, nothing was delivered) still shows. */
+   * are drawn with dots: a minute between gaps (the agent was down, nothing was delivered) still shows. A series
+   * with `right` set is read on a second axis, on the right, labelled with it. */
   function plot(id, title, xs, series, yLabel) {
     const el = $(id);
     const labels = series.map((s) => s.label).join('\n');
@@ -89,9 +92,10 @@
       title,
       width,
       height: 220,
-      scales: { x: { time: true } },
-      axes: [{}, { label: yLabel, size: 60 }],
-      series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: s.color || COLORS[i % COLORS.length], width: 1.5, dash: s.dash, spanGaps: false, points: { show: s.dots === true, size: 4 } }))],
+      // Everything plotted is a count or a duration: the axes start at 0, so a backlog of 900 never looks empty.
+      scales: { x: { time: true }, y: { range: fromZero }, right: { range: fromZero } },
+      axes: [{}, { label: yLabel, size: 60 }, ...series.filter((s) => s.right).slice(0, 1).map((s) => ({ scale: 'right', side: 1, label: s.right, size: 60, grid: { show: false } }))],
+      series: [{}, ...series.map((s, i) => ({ label: s.label, scale: s.right ? 'right' : 'y', stroke: s.color || COLORS[i % COLORS.length], width: 1.5, dash: s.dash, spanGaps: false, points: { show: s.dots === true, size: 4 } }))],
     };
     plots.set(id, { plot: new uPlot(opts, data, el), labels });
   }
@@ -100,7 +104,11 @@
     const xs = h.minutes;
     const sinks = Object.keys(h.delivered).sort();
     plot('plot-events', '', xs, [{ label: 'in', values: h.eventsIn }, ...sinks.map((s) => ({ label: `delivered: ${s}`, values: h.delivered[s] }))], 'events/min');
-    plot('plot-backlog', '', xs, Object.keys(h.backlog).sort().map((s) => ({ label: s, values: h.backlog[s], dots: true })), 'events');
+    const sinks2 = Object.keys(h.backlog).sort();
+    plot('plot-backlog', '', xs, [
+      ...sinks2.map((s) => ({ label: s, values: h.backlog[s], dots: true })),
+      ...sinks2.map((s, i) => ({ label: `oldest waiting: ${s}`, values: h.oldestSec[s], dots: true, dash: [4, 3], right: 'seconds', color: COLORS[(i + sinks2.length) % COLORS.length] })),
+    ], 'events');
     plot('plot-exceptions', '', xs, [
       ...Object.keys(h.deadWaiting).sort().map((s) => ({ label: `dead letters: ${s}`, values: h.deadWaiting[s], dots: true })),
       { label: 'rejected input/min', values: h.rejected, color: '#8250df' },
