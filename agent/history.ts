@@ -3,7 +3,7 @@
 // source messages received and rejected, and per sink its backlog, waiting dead letters and oldest waiting age.
 // Counting a delivery is a map lookup and an array increment (no I/O on the delivery path); a failed write (a full
 // disk) keeps the counts for the next try and is said once, never a stalled sink or source.
-import { bucketOf, type HistoryDelta, MINUTE_MS } from '../spool/history.ts';
+import { type HistoryDelta, MINUTE_MS, observe } from '../spool/history.ts';
 import type { Spool } from '../spool/spool.ts';
 import type { Logger } from './log.ts';
 import type { SourceStatus } from './source.ts';
@@ -68,10 +68,7 @@ export class HistoryRecorder {
     }
     const ms = Math.max(0, now - occurredAt);
     this.deliveredByType.set(type, (this.deliveredByType.get(type) ?? 0) + 1);
-    a.events++;
-    a.maxMs = Math.max(a.maxMs, ms);
-    const b = bucketOf(ms);
-    a.hist[b] = (a.hist[b] ?? 0) + 1;
+    observe(a, ms);
     const objective = this.view.objectives.objectiveOf(type);
     if (objective !== undefined) {
       a.judged++;

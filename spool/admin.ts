@@ -4,7 +4,7 @@ import type { Db } from './open.ts';
 import type { Delivery } from './delivery.ts';
 import type { SinkState } from './sink-state.ts';
 import { defaultRejectedBudget, RejectedBudget, type RejectedBudgetOptions } from './rejected-budget.ts';
-import { bucketOf, type History, type HistoryDelta } from './history.ts';
+import { observe, type History, type HistoryDelta } from './history.ts';
 
 export interface DeadFilter {
   sink?: string | undefined;
@@ -202,14 +202,11 @@ export class Admin {
   private recordResolved(rows: { at: number; name: string; type: string }[], kind: 'replayed' | 'dropped' | 'input-replayed' | 'input-dropped'): void {
     if (!this.history || !rows.length) return;
     const now = this.now();
-    const by = new Map<string, HistoryDelta & { hist: Record<string, number> }>();
+    const by = new Map<string, HistoryDelta & { events: number; maxMs: number; hist: Record<string, number> }>();
     for (const r of rows) {
       const k = `${r.name}\0${r.type}`;
       const d = by.get(k) ?? { at: now, kind, name: r.name, type: r.type, events: 0, maxMs: 0, hist: {} };
-      const waited = Math.max(0, now - r.at);
-      d.events = (d.events ?? 0) + 1;
-      d.maxMs = Math.max(d.maxMs ?? 0, waited);
-      d.hist[bucketOf(waited)] = (d.hist[bucketOf(waited)] ?? 0) + 1;
+      observe(d, Math.max(0, now - r.at));
       by.set(k, d);
     }
     this.history.add([...by.values()]);

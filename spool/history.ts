@@ -65,6 +65,14 @@ export function bucketUpperMs(i: number): number {
   return 2 ** (i / 8);
 }
 
+/** Counts one duration (ms) into a row's count, maximum and histogram. */
+export function observe(s: { events: number; maxMs: number; hist: Record<string, number> }, ms: number): void {
+  const b = bucketOf(ms);
+  s.events++;
+  s.maxMs = Math.max(s.maxMs, ms);
+  s.hist[b] = (s.hist[b] ?? 0) + 1;
+}
+
 /** Adds `b` into `a` (sums, maxima, histograms). */
 export function mergeStats(a: HistoryStats, b: Partial<HistoryStats>): HistoryStats {
   a.events += b.events ?? 0;

@@ -13,6 +13,18 @@ import { createFleetStream, startNats } from './sim/nats-server.ts';
 import { confirmation, startAgent } from './sim/test-kit.ts';
 import { partitionOf } from './subject.ts';
 
+/** A relay consuming the fleet stream into a memory sink. */
+function relayIntoMemory(id: string, stateDir: string, url: string): ConfigInput {
+  return {
+    agent: { id, plant: 'central', stateDir },
+    admin: { enabled: false },
+    sources: { backbone: { type: 'jetstream', servers: [url], stream: 'PLANTSYNC' } },
+    sinks: { erp: { type: 'memory' } },
+    routes: [{ sink: 'erp', types: '*' }],
+    mappings: [],
+  } as ConfigInput;
+}
+
 test('a relay commits the gateway\'s events as they are, and a message that is not one becomes a rejected record', async (t) => {
   const dir = tempDir(t);
   const nats = await startNats(t, dir);
@@ -34,14 +46,7 @@ test('a relay commits the gateway\'s events as they are, and a message that is n
   for (const e of good.slice(1)) await js.publish(subject, body(e), { msgID: e.idempotencyKey });
   await nc.close();
 
-  const relay = await startAgent(t, {
-    agent: { id: 'relay-a', plant: 'central', stateDir: dir },
-    admin: { enabled: false },
-    sources: { backbone: { type: 'jetstream', servers: [nats.url], stream: 'PLANTSYNC' } },
-    sinks: { erp: { type: 'memory' } },
-    routes: [{ sink: 'erp', types: '*' }],
-    mappings: [],
-  } as ConfigInput);
+  const relay = await startAgent(t, relayIntoMemory('relay-a', dir, nats.url));
   await until(() => relay.sinkStatus('erp').delivered === 3, () => `the three events relayed (${JSON.stringify(relay.sinkStatus('erp'))})`);
   const db = spoolOf(relay).db;
   const rows = db.prepare('SELECT idem, body FROM events ORDER BY seq').all() as { idem: string; body: string }[];
@@ -59,14 +64,7 @@ test('a relay commits the gateway\'s events as they are, and a message that is n
 test('a relay started before the stream exists says so and starts consuming once it is created (no restart needed)', async (t) => {
   const dir = tempDir(t);
   const nats = await startNats(t, dir);
-  const relay = await startAgent(t, {
-    agent: { id: 'relay-early', plant: 'central', stateDir: dir },
-    admin: { enabled: false },
-    sources: { backbone: { type: 'jetstream', servers: [nats.url], stream: 'PLANTSYNC' } },
-    sinks: { erp: { type: 'memory' } },
-    routes: [{ sink: 'erp', types: '*' }],
-    mappings: [],
-  } as ConfigInput);
+  const relay = await startAgent(t, relayIntoMemory('relay-early', dir, nats.url));
   const status = () => relay.sources.get('backbone')!.status();
   await until(() => /stream 'PLANTSYNC' does not exist/.test(status().lastError ?? ''), () => `the reason is in status (${JSON.stringify(status())})`);
   await createFleetStream(nats.url);
